@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.h - packet buffers and the per-replica buffer pool.
+ *
+ * One pool is one contiguous, page-aligned region cut into `nbufs` buffers of
+ * `buf_size` bytes (a power of two, >= 2048). Buffer i starts at
+ * base + i * buf_size. The AF_XDP port registers the whole region as its UMEM,
+ * so a buffer's UMEM address is simply its offset from `base`.
+ *
+ * Packet metadata (struct axl_pkt) lives in a separate array, one entry per
+ * buffer, indexed like the buffers: metadata is never in memory a peer (the
+ * kernel, another process) can write.
+ *
+ *   base                                                       base+size
+ *   | buf 0 ............ | buf 1 ............ | ... | buf n-1 ........ |
+ *   |<- headroom ->|data...len...|     tailroom     |
+ *
+ * Single-threaded: a pool belongs to one replica (one engine) and is never
+ * touched by another thread. alloc/free are O(1) (a LIFO stack of indices, so
+ * recently used, cache-warm buffers are reused first).
+ */
+#ifndef AXL_CORE_POOL_H
+#define AXL_CORE_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** AXL_POOL_HEADROOM: default bytes reserved before the frame so headers can be
+ *  prepended without a copy. 256 equals XDP_PACKET_HEADROOM. */
+#define AXL_POOL_HEADROOM 256u
+
+/* axl_pkt.flags */
+enum {
+    /* The L4 checksum is not finished (a local kernel peer used checksum
+     * offload: AF_PACKET TP_STATUS_CSUMNOTREADY, virtio-net NEEDS_CSUM).
+     * The frame never crossed a wire, so L4 checksum verification is skipped;
+     * csum_start/csum_off say where the partial sum lives. */
+    AXL_PKT_F_CSUM_PARTIAL = 1u << 0,
+    /* The L4 checksum was verified by the port/device (CHECKSUM_UNNECESSARY). */
+    AXL_PKT_F_CSUM_OK = 1u << 1,
+    /* Debug/accounting: the buffer is currently allocated. */
+    AXL_PKT_F_INUSE = 1u << 15,
+};
+
+struct axl_pkt {
+    uint8_t *data;         /* first byte of the frame (Ethernet header) */
+    uint32_t len;          /* frame length in bytes */
+    uint32_t idx;          /* buffer index in the pool; constant */
+    uint16_t flags;        /* AXL_PKT_F_* */
+    uint16_t csum_start;   /* with CSUM_PARTIAL: frame offset where summing starts */
+    uint16_t csum_off;     /* with CSUM_PARTIAL: checksum field offset from csum_start */
+    uint16_t l3_off;       /* offset of the network header, set by demux */
+    uint16_t l4_off;       /* offset of the transport header, set by demux */
+    uint16_t queue;        /* port queue it arrived on */
+    uint64_t ts_ns;        /* arrival time (monotonic ns), 0 if unknown */
+    struct axl_pkt *next;  /* link for queues owned by whoever holds the packet */
+};
+
+struct axl_pool {
+    uint8_t *base;         /* page-aligned region start */
+    size_t size;           /* nbufs * buf_size */
+    uint32_t buf_size;     /* power of two, >= 2048 */
+    uint32_t nbufs;
+    uint32_t headroom;     /* bytes before data in a freshly allocated buffer */
+    uint32_t nfree;        /* entries valid in free_idx */
+    uint32_t *free_idx;    /* LIFO stack of free buffer indices */
+    struct axl_pkt *pkts;  /* metadata, one per buffer */
+    uint64_t alloc_fail;   /* allocations refused because the pool was empty */
+    int hugepages;         /* 1 if the region is backed by 2 MiB pages */
+};
+
+/* Create a pool. Tries MAP_HUGETLB first when the region is >= 2 MiB, falls
+ * back to normal pages. Returns 0 or AXL_EINVAL (bad sizes) / AXL_ENOMEM. */
+int axl_pool_init(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom);
+void axl_pool_fini(struct axl_pool *p);
+
+/* Allocate one buffer: data = buffer start + headroom, len = 0, flags = INUSE,
+ * next = NULL. NULL (and alloc_fail++) when empty. */
+struct axl_pkt *axl_pkt_alloc(struct axl_pool *p);
+/* Allocate up to n; returns how many (all or fewer when the pool runs dry). */
+uint32_t axl_pkt_alloc_bulk(struct axl_pool *p, struct axl_pkt **out, uint32_t n);
+void axl_pkt_free(struct axl_pool *p, struct axl_pkt *pkt);
+void axl_pkt_free_bulk(struct axl_pool *p, struct axl_pkt **pkts, uint32_t n);
+/* Free a chain linked through ->next. */
+void axl_pkt_free_chain(struct axl_pool *p, struct axl_pkt *head);
+
+/* Start of buffer i and the metadata of the buffer that contains `addr`
+ * (an offset into the region, as AF_XDP reports it). */
+static inline uint8_t *axl_pool_buf(const struct axl_pool *p, uint32_t idx)
+{
+    return p->base + (size_t)idx * p->buf_size;
+}
+static inline struct axl_pkt *axl_pool_pkt_at(const struct axl_pool *p, uint64_t addr)
+{
+    return &p->pkts[addr / p->buf_size];
+}
+/* Offset of pkt->data from the region start (the UMEM address). */
+static inline uint64_t axl_pkt_addr(const struct axl_pool *p, const struct axl_pkt *pkt)
+{
+    return (uint64_t)(pkt->data - p->base);
+}
+/* Bytes available from pkt->data to the end of its buffer. */
+static inline uint32_t axl_pkt_room(const struct axl_pool *p, const struct axl_pkt *pkt)
+{
+    return (uint32_t)(axl_pool_buf(p, pkt->idx) + p->buf_size - pkt->data);
+}
+/* Bytes available before pkt->data in its buffer. */
+static inline uint32_t axl_pkt_headroom(const struct axl_pool *p, const struct axl_pkt *pkt)
+{
+    return (uint32_t)(pkt->data - axl_pool_buf(p, pkt->idx));
+}
+/* Reset data to buffer start + headroom, len 0, flags INUSE (reuse in place). */
+void axl_pkt_reset(const struct axl_pool *p, struct axl_pkt *pkt);
+/* A pool is drained correctly when every buffer is back: tests use this. */
+static inline uint32_t axl_pool_in_use(const struct axl_pool *p) { return p->nbufs - p->nfree; }
+
+#endif

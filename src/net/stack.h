@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stack.h - the engine: one single-threaded protocol stack instance (one
+ * replica, or the stack linked into an application in run-to-completion mode)
+ * bound to one port queue and one buffer pool.
+ *
+ * Loop (axl_stack_poll), hot:
+ *   RX burst -> per-frame demux (eth -> arp | ipv4 -> icmp | udp | ...)
+ *   -> protocol work (replies queue into the TX batch) -> timers (wheel)
+ *   -> TX burst + flush.
+ * axl_stack_run() repeats it, spinning while there is work and sleeping in
+ * poll(2) on the port's fd (timeout = next timer) when idle.
+ *
+ * All state is inside struct axl_stack; nothing global on the packet path.
+ */
+#ifndef AXL_NET_STACK_H
+#define AXL_NET_STACK_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/opts.h"
+#include "core/pool.h"
+#include "port/port.h"
+
+struct axl_stack;
+struct axl_udp_sock;
+
+struct axl_stack_cfg {
+    struct axl_cidr addr;      /* our IPv4 address and prefix */
+    uint32_t gw;               /* default gateway (host order), 0 = none */
+    uint32_t mtu;              /* 0 = the port's MTU */
+    uint8_t mac[6];            /* used when has_mac, else the port's MAC */
+    int has_mac;
+    /* Tunables; 0 = default (defaults documented in the implementation). */
+    uint32_t arp_timeout_ms;   /* reachable lifetime of a cache entry */
+    uint32_t icmp_rate;        /* ICMP errors per second (token bucket) */
+    uint32_t reasm_timeout_ms; /* IPv4 reassembly timeout (RFC 791: 15 s upper bound) */
+    uint32_t reasm_max_bytes;  /* memory bound for all pending reassembly */
+    uint64_t seed;             /* for randomised choices (ports, ids); 0 = random */
+};
+
+/* Create an engine on an open port (which uses `pool`). now_ns is the current
+ * monotonic time. Sends a gratuitous ARP. Returns NULL with a logged reason. */
+struct axl_stack *axl_stack_create(const struct axl_stack_cfg *cfg, struct axl_port *port,
+                                   struct axl_pool *pool, uint64_t now_ns);
+void axl_stack_destroy(struct axl_stack *s);
+
+/* One loop iteration at time now_ns. Returns the amount of work done (frames
+ * received + sent + timers fired); 0 means idle. */
+uint32_t axl_stack_poll(struct axl_stack *s, uint64_t now_ns);
+
+/* Run until *stop becomes non-zero (set from a signal handler). Spins while
+ * busy, sleeps when idle (~0% CPU). Returns 0 or negative AXL_E*. */
+int axl_stack_run(struct axl_stack *s, volatile sig_atomic_t *stop);
+
+/* Counters as "Name value" lines (nstat-like names, then drops by reason, then
+ * the port's counters), each line prefixed with `prefix`. */
+void axl_stack_stats_dump(const struct axl_stack *s, FILE *out, const char *prefix);
+/* Look one counter up by name; -1 if unknown. */
+int64_t axl_stack_stat(const struct axl_stack *s, const char *name);
+
+/* ---- UDP (internal API; the socket layer of a later issue builds on it) ----
+ * A bound socket receives datagrams into a bounded queue (recvfrom) or, if a
+ * callback is given, the callback runs for each datagram from inside the loop.
+ */
+typedef void (*axl_udp_recv_fn)(struct axl_udp_sock *us, const uint8_t *data, uint32_t len,
+                                uint32_t saddr, uint16_t sport, void *arg);
+
+/* Bind local port (host order; 0 = pick an ephemeral one). cb may be NULL.
+ * 0, AXL_EADDRINUSE, AXL_ENOMEM. */
+int axl_udp_bind(struct axl_stack *s, uint16_t port, axl_udp_recv_fn cb, void *arg,
+                 struct axl_udp_sock **out);
+uint16_t axl_udp_local_port(const struct axl_udp_sock *us);
+/* Send one datagram (addresses/ports host order). Fragments when larger than
+ * the MTU allows. Queues behind ARP resolution if needed.
+ * Returns len, or AXL_EMSGSIZE / AXL_ENOBUFS / AXL_EHOSTUNREACH. */
+int axl_udp_sendto(struct axl_stack *s, struct axl_udp_sock *us, const void *data, uint32_t len,
+                   uint32_t daddr, uint16_t dport);
+/* Dequeue one datagram (when bound without a callback). Returns its length
+ * (truncated to buflen, like recvfrom without MSG_TRUNC), or AXL_EAGAIN. */
+int axl_udp_recvfrom(struct axl_stack *s, struct axl_udp_sock *us, void *buf, uint32_t buflen,
+                     uint32_t *saddr, uint16_t *sport);
+void axl_udp_close(struct axl_stack *s, struct axl_udp_sock *us);
+
+#endif
