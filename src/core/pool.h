@@ -28,6 +28,13 @@
 /** AXL_POOL_HEADROOM: default bytes reserved before the frame so headers can be
  *  prepended without a copy. 256 equals XDP_PACKET_HEADROOM. */
 #define AXL_POOL_HEADROOM 256u
+/** AXL_POOL_BUF_MIN / AXL_POOL_BUF_MAX: buf_size bounds (a power of two in
+ *  between). 2048 holds a 1500-byte MTU frame after the headroom; 64 KiB keeps
+ *  every in-buffer offset within the 16-bit fields of struct axl_pkt. */
+#define AXL_POOL_BUF_MIN 2048u
+#define AXL_POOL_BUF_MAX 65536u
+/** AXL_POOL_MAX_BUFS: most buffers in one pool (2^24 x 2 KiB = 32 GiB). */
+#define AXL_POOL_MAX_BUFS (1u << 24)
 
 /* axl_pkt.flags */
 enum {
@@ -66,19 +73,27 @@ struct axl_pool {
     uint32_t *free_idx;    /* LIFO stack of free buffer indices */
     struct axl_pkt *pkts;  /* metadata, one per buffer */
     uint64_t alloc_fail;   /* allocations refused because the pool was empty */
+    uint64_t double_free;  /* frees of a buffer that was not allocated (ignored) */
+    uint64_t bad_free;     /* frees of a pointer that is not this pool's (ignored) */
     int hugepages;         /* 1 if the region is backed by 2 MiB pages */
 };
 
 /* Create a pool. Tries MAP_HUGETLB first when the region is >= 2 MiB, falls
- * back to normal pages. Returns 0 or AXL_EINVAL (bad sizes) / AXL_ENOMEM. */
+ * back to normal pages. Returns 0 or AXL_EINVAL (bad sizes: nbufs 0 or above
+ * AXL_POOL_MAX_BUFS, buf_size not a power of two in [AXL_POOL_BUF_MIN,
+ * AXL_POOL_BUF_MAX], headroom >= buf_size) / AXL_ENOMEM. The region is
+ * pre-faulted. fini is safe on a zeroed or failed pool. */
 int axl_pool_init(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom);
 void axl_pool_fini(struct axl_pool *p);
 
 /* Allocate one buffer: data = buffer start + headroom, len = 0, flags = INUSE,
- * next = NULL. NULL (and alloc_fail++) when empty. */
+ * next = NULL, other metadata zero. NULL (and alloc_fail++) when empty. */
 struct axl_pkt *axl_pkt_alloc(struct axl_pool *p);
-/* Allocate up to n; returns how many (all or fewer when the pool runs dry). */
+/* Allocate up to n; returns how many (all or fewer when the pool runs dry;
+ * alloc_fail grows by the number refused). */
 uint32_t axl_pkt_alloc_bulk(struct axl_pool *p, struct axl_pkt **out, uint32_t n);
+/* Free: a packet that is not allocated is counted in double_free, a pointer
+ * outside this pool in bad_free, and otherwise ignored. */
 void axl_pkt_free(struct axl_pool *p, struct axl_pkt *pkt);
 void axl_pkt_free_bulk(struct axl_pool *p, struct axl_pkt **pkts, uint32_t n);
 /* Free a chain linked through ->next. */
@@ -93,6 +108,12 @@ static inline uint8_t *axl_pool_buf(const struct axl_pool *p, uint32_t idx)
 static inline struct axl_pkt *axl_pool_pkt_at(const struct axl_pool *p, uint64_t addr)
 {
     return &p->pkts[addr / p->buf_size];
+}
+/* As axl_pool_pkt_at, for an address a peer supplied (a descriptor read from
+ * shared memory): NULL unless addr lies inside the region. */
+static inline struct axl_pkt *axl_pool_pkt_at_checked(const struct axl_pool *p, uint64_t addr)
+{
+    return addr < p->size ? &p->pkts[addr / p->buf_size] : NULL;
 }
 /* Offset of pkt->data from the region start (the UMEM address). */
 static inline uint64_t axl_pkt_addr(const struct axl_pool *p, const struct axl_pkt *pkt)
@@ -109,7 +130,8 @@ static inline uint32_t axl_pkt_headroom(const struct axl_pool *p, const struct a
 {
     return (uint32_t)(pkt->data - axl_pool_buf(p, pkt->idx));
 }
-/* Reset data to buffer start + headroom, len 0, flags INUSE (reuse in place). */
+/* Reset data to buffer start + headroom, len 0, flags INUSE, other metadata
+ * zero (reuse in place). ->next is kept: it belongs to the packet's holder. */
 void axl_pkt_reset(const struct axl_pool *p, struct axl_pkt *pkt);
 /* A pool is drained correctly when every buffer is back: tests use this. */
 static inline uint32_t axl_pool_in_use(const struct axl_pool *p) { return p->nbufs - p->nfree; }

@@ -4,14 +4,21 @@
  *
  * Time is counted in ticks of `tick_ns` (default 1 ms). AXL_TW_LEVELS levels
  * of AXL_TW_SLOTS slots each; level L covers 64^(L+1) ticks. A timer further
- * out than the wheel's span is parked in the last slot of the top level and
- * re-cascaded until due, so any 64-bit deadline is accepted.
+ * out than the wheel's span is parked in the top-level slot at the far end of
+ * the span and re-cascaded until due, so any 64-bit deadline is accepted.
  *
  * Timers are intrusive (embed struct axl_timer in your object): start, stop and
  * re-arm are O(1); advancing is O(1) amortised per tick plus O(expired).
  * No allocation ever. Single-threaded, per replica.
  *
- * Callbacks may start/stop any timer, including the one firing.
+ * Deadlines are rounded *up* to a tick boundary: a timer never fires before
+ * its deadline and, when the engine advances on time, at most one tick after.
+ * A deadline at or before an already processed tick (the past) fires on the
+ * next axl_tw_advance() call, whatever its now_ns.
+ *
+ * Callbacks may start/stop any timer, including the one firing. A callback
+ * must not call axl_tw_advance() itself. The wheel holds pointers into itself:
+ * never copy an initialised wheel.
  */
 #ifndef AXL_CORE_TIMER_H
 #define AXL_CORE_TIMER_H
@@ -43,9 +50,16 @@ struct axl_timer_wheel {
     uint32_t armed;         /* number of armed timers */
     uint64_t fired;         /* total callbacks run */
     struct axl_tw_slot slots[AXL_TW_LEVELS][AXL_TW_SLOTS];
+    /* Bit s of occupied[L] is set iff slots[L][s] is non-empty: finding the
+     * next event is a few bit operations, never a scan of the 320 slots. */
+    uint64_t occupied[AXL_TW_LEVELS];
+    /* Timers armed for a tick already processed: run by the next advance. */
+    struct axl_timer pending;
 };
+_Static_assert(AXL_TW_SLOTS == 64, "occupied[] is one 64-bit word per level");
 
-/* now_ns: the current monotonic time, becomes tick 0. tick_ns > 0. */
+/* now_ns: the current monotonic time, becomes tick 0. tick_ns > 0 (0 is taken
+ * as 1 ms). */
 void axl_tw_init(struct axl_timer_wheel *tw, uint64_t now_ns, uint64_t tick_ns);
 /* Prepare a timer (not armed). */
 void axl_timer_init(struct axl_timer *t, axl_timer_fn fn, void *arg);
@@ -63,7 +77,8 @@ uint32_t axl_tw_advance(struct axl_timer_wheel *tw, uint64_t now_ns);
  * (a lower bound, never later than the true deadline); UINT64_MAX if none.
  * The engine uses it as its sleep timeout. */
 uint64_t axl_tw_next_ns(const struct axl_timer_wheel *tw, uint64_t now_ns);
-/* Current wheel time in ns (origin + now_tick * tick_ns). */
+/* Current wheel time in ns (origin + now_tick * tick_ns): the start of the
+ * first tick not yet processed, so after advance(now) it is in (now, now+tick]. */
 uint64_t axl_tw_now_ns(const struct axl_timer_wheel *tw);
 
 #endif

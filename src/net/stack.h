@@ -79,7 +79,10 @@ uint16_t axl_udp_local_port(const struct axl_udp_sock *us);
 int axl_udp_sendto(struct axl_stack *s, struct axl_udp_sock *us, const void *data, uint32_t len,
                    uint32_t daddr, uint16_t dport);
 /* Dequeue one datagram (when bound without a callback). Returns its length
- * (truncated to buflen, like recvfrom without MSG_TRUNC), or AXL_EAGAIN. */
+ * (truncated to buflen, like recvfrom without MSG_TRUNC), or AXL_EAGAIN.
+ * An ICMP error about an earlier datagram from this socket (or a failed ARP
+ * resolution) is returned once, before any data, as a negative errno value:
+ * AXL_EHOSTUNREACH, -ECONNREFUSED (port unreachable), AXL_EMSGSIZE, ... */
 int axl_udp_recvfrom(struct axl_stack *s, struct axl_udp_sock *us, void *buf, uint32_t buflen,
                      uint32_t *saddr, uint16_t *sport);
 void axl_udp_close(struct axl_stack *s, struct axl_udp_sock *us);

@@ -77,6 +77,7 @@ struct axl_port_stats {
     uint64_t wakeups;        /* kernel kicks / doorbells issued */
     /* shmlink impairment accounting */
     uint64_t imp_lost, imp_dup, imp_reord, imp_corrupt, imp_delayed, imp_ratelimited;
+    uint64_t link_drops;     /* TX frames dropped because the link is down (shm: no peer) */
 };
 
 struct axl_port_ops {
@@ -108,6 +109,13 @@ struct axl_port {
     void *priv;            /* backend state */
 };
 
+/* The backends (one file each). */
+extern const struct axl_port_ops axl_port_afxdp_ops;    /* afxdp.c */
+extern const struct axl_port_ops axl_port_afpacket_ops; /* afpacket.c */
+extern const struct axl_port_ops axl_port_tap_ops;      /* tap.c */
+extern const struct axl_port_ops axl_port_shm_ops;      /* shmlink.c */
+extern const struct axl_port_ops axl_port_mem_ops;      /* memport.c: in-memory, for tests/fuzz */
+
 /* Parse "KIND:NAME[:Q][,k=v...]" into cfg (pool/queue left unset).
  * 0, or -1 with a message in err (size errlen). */
 int axl_port_parse_spec(const char *spec, struct axl_port_cfg *cfg, char *err, size_t errlen);
@@ -124,9 +132,17 @@ void axl_port_dev_teardown(const struct axl_port_cfg *cfg);
  * 0 or negative AXL_E*, with a log message saying why. */
 int axl_port_open(struct axl_port *p, const struct axl_port_cfg *cfg);
 void axl_port_close(struct axl_port *p);
+/* The engine calls this when it is about to sleep (idle): writes out the pcap
+ * mirror's buffer so a capture is never far behind an idle port. */
+void axl_port_idle(struct axl_port *p);
 
-/* Mirror hooks (pcap.c). */
+/* Mirror hooks (pcap.c). RX: axl_pcap_mirror records the frames received.
+ * TX: the frames are recorded before ownership passes (mirror_begin), and the
+ * records of the frames tx_burst refused are taken back afterwards
+ * (mirror_end), so a refused frame that the engine retries is captured once. */
 void axl_pcap_mirror(struct axl_pcap *pc, struct axl_pkt **pkts, uint32_t n);
+void axl_pcap_mirror_begin(struct axl_pcap *pc, struct axl_pkt **pkts, uint32_t n);
+void axl_pcap_mirror_end(struct axl_pcap *pc, uint32_t accepted);
 
 static inline uint32_t axl_port_rx_burst(struct axl_port *p, struct axl_pkt **pkts, uint32_t n)
 {
@@ -138,8 +154,12 @@ static inline uint32_t axl_port_rx_burst(struct axl_port *p, struct axl_pkt **pk
 
 static inline uint32_t axl_port_tx_burst(struct axl_port *p, struct axl_pkt **pkts, uint32_t n)
 {
-    if (p->pcap && n)
-        axl_pcap_mirror(p->pcap, pkts, n); /* before ownership passes */
+    if (p->pcap && n) {
+        axl_pcap_mirror_begin(p->pcap, pkts, n); /* before ownership passes */
+        uint32_t acc = p->ops->tx_burst(p, pkts, n);
+        axl_pcap_mirror_end(p->pcap, acc);
+        return acc;
+    }
     return p->ops->tx_burst(p, pkts, n);
 }
 

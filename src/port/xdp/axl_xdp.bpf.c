@@ -10,6 +10,12 @@
  *
  * Per-queue counters in `axl_xdp_stats` (redirected, passed) let tests and
  * axlctl see what the program did.
+ *
+ * `axl_xdp_info` (one entry) is written by user space only: the process that
+ * attached the program records its pid and start time there, so another
+ * process can tell a live owner from one that crashed (src/port/afxdp.c).
+ * The program itself only counts frames from queues beyond the XSKMAP in it,
+ * which also keeps the map among the program's maps, where afxdp.c finds it.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -35,12 +41,38 @@ struct {
     __type(value, struct axl_xdp_counters);
 } axl_xdp_stats SEC(".maps");
 
+/* Layout shared with struct axl_xdp_info in src/port/afxdp.c. */
+struct axl_xdp_info {
+    __u32 owner_pid; /* process that attached the program */
+    __u32 pad;
+    __u64 owner_start;  /* its start time (/proc/PID/stat field 22) */
+    __u64 out_of_range; /* frames from rx queues >= AXL_XDP_MAX_QUEUES (passed) */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct axl_xdp_info);
+} axl_xdp_info SEC(".maps");
+
 SEC("xdp")
 int axl_xdp_redirect(struct xdp_md *ctx)
 {
     __u32 q = ctx->rx_queue_index;
-    struct axl_xdp_counters *c = bpf_map_lookup_elem(&axl_xdp_stats, &q);
-    long act = bpf_redirect_map(&axl_xsks, q, XDP_PASS);
+    struct axl_xdp_counters *c;
+    long act;
+
+    if (q >= AXL_XDP_MAX_QUEUES) {
+        __u32 zero = 0;
+        struct axl_xdp_info *info = bpf_map_lookup_elem(&axl_xdp_info, &zero);
+
+        if (info)
+            __sync_fetch_and_add(&info->out_of_range, 1);
+        return XDP_PASS;
+    }
+    c = bpf_map_lookup_elem(&axl_xdp_stats, &q);
+    act = bpf_redirect_map(&axl_xsks, q, XDP_PASS);
 
     if (c) {
         if (act == XDP_REDIRECT)

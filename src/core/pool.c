@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c - the per-replica packet buffer pool (pool.h).
+ *
+ * Region: one anonymous mapping, populated at init so the packet path never
+ * takes a page fault. When it is at least 2 MiB we first ask for explicit
+ * 2 MiB huge pages (MAP_HUGETLB, needs vm.nr_hugepages); without them we fall
+ * back to normal pages and advise transparent huge pages (MADV_HUGEPAGE),
+ * which the kernel may or may not honour.
+ *
+ * Free list: a LIFO stack of buffer indices (free_idx[0..nfree-1], top at
+ * nfree-1). alloc pops, free pushes, both O(1); the most recently freed,
+ * cache-warm buffer is reused first.
+ *
+ * Misuse is counted, not fatal (a replica must not die of one bad free):
+ * freeing a buffer that is not allocated (AXL_PKT_F_INUSE clear) bumps
+ * double_free; a pointer that is not one of this pool's packets bumps
+ * bad_free. Both leave the pool unchanged. Builds with -DAXL_POOL_STRICT
+ * assert instead, to find the culprit under a debugger.
+ *
+ * Call chain: engine start-up -> axl_pool_init; port rx_burst / tcp output ->
+ * axl_pkt_alloc(_bulk); port tx completion / protocol consumers ->
+ * axl_pkt_free(_bulk/_chain).
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/compiler.h"
+#include "core/err.h"
+#include "core/pool.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+
+#define HUGE_2M (2u << 20)
+
+#ifdef AXL_POOL_STRICT
+#define POOL_MISUSE(cond) assert(!(cond))
+#else
+#define POOL_MISUSE(cond) ((void)0)
+#endif
+
+static size_t round_up(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+/* Length actually mapped (for munmap): the region rounded up to its page size. */
+static size_t pool_map_len(const struct axl_pool *p)
+{
+    size_t page = p->hugepages ? HUGE_2M : (size_t)sysconf(_SC_PAGESIZE);
+    return round_up(p->size, page);
+}
+
+int axl_pool_init(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom)
+{
+    memset(p, 0, sizeof(*p));
+    if (nbufs == 0 || nbufs > AXL_POOL_MAX_BUFS || !axl_is_pow2(buf_size) ||
+        buf_size < AXL_POOL_BUF_MIN || buf_size > AXL_POOL_BUF_MAX || headroom >= buf_size)
+        return AXL_EINVAL;
+
+    size_t size = (size_t)nbufs * buf_size;
+    void *base = MAP_FAILED;
+    int huge = 0;
+    if (size >= HUGE_2M) {
+        base = mmap(NULL, round_up(size, HUGE_2M), PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB | MAP_POPULATE, -1, 0);
+        huge = base != MAP_FAILED;
+    }
+    if (base == MAP_FAILED) {
+        size_t len = round_up(size, (size_t)sysconf(_SC_PAGESIZE));
+        base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                    -1, 0);
+        if (base == MAP_FAILED) return AXL_ENOMEM;
+        if (size >= HUGE_2M)
+            (void)madvise(base, len, MADV_HUGEPAGE); /* a hint; failure is harmless */
+    }
+
+    p->base = base;
+    p->size = size;
+    p->buf_size = buf_size;
+    p->nbufs = nbufs;
+    p->headroom = headroom;
+    p->hugepages = huge;
+    p->free_idx = malloc((size_t)nbufs * sizeof(*p->free_idx));
+    p->pkts = calloc(nbufs, sizeof(*p->pkts));
+    if (!p->free_idx || !p->pkts) {
+        axl_pool_fini(p);
+        return AXL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < nbufs; i++) {
+        struct axl_pkt *pkt = &p->pkts[i];
+        pkt->idx = i;
+        pkt->data = axl_pool_buf(p, i) + headroom;
+        /* Pushed in reverse so the first allocations return buffers 0, 1, 2... */
+        p->free_idx[i] = nbufs - 1 - i;
+    }
+    p->nfree = nbufs;
+    return 0;
+}
+
+void axl_pool_fini(struct axl_pool *p)
+{
+    if (p->base) munmap(p->base, pool_map_len(p));
+    free(p->free_idx);
+    free(p->pkts);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Fresh metadata for a buffer being handed out. */
+static inline void pkt_prepare(const struct axl_pool *p, struct axl_pkt *pkt)
+{
+    pkt->data = axl_pool_buf(p, pkt->idx) + p->headroom;
+    pkt->len = 0;
+    pkt->flags = AXL_PKT_F_INUSE;
+    pkt->csum_start = 0;
+    pkt->csum_off = 0;
+    pkt->l3_off = 0;
+    pkt->l4_off = 0;
+    pkt->queue = 0;
+    pkt->ts_ns = 0;
+    pkt->next = NULL;
+}
+
+struct axl_pkt *axl_pkt_alloc(struct axl_pool *p)
+{
+    if (axl_unlikely(p->nfree == 0)) {
+        p->alloc_fail++;
+        return NULL;
+    }
+    struct axl_pkt *pkt = &p->pkts[p->free_idx[--p->nfree]];
+    pkt_prepare(p, pkt);
+    return pkt;
+}
+
+uint32_t axl_pkt_alloc_bulk(struct axl_pool *p, struct axl_pkt **out, uint32_t n)
+{
+    uint32_t got = AXL_MIN(n, p->nfree);
+    if (axl_unlikely(got < n)) p->alloc_fail += n - got; /* one per buffer refused */
+    uint32_t top = p->nfree;
+    for (uint32_t i = 0; i < got; i++) {
+        struct axl_pkt *pkt = &p->pkts[p->free_idx[--top]];
+        pkt_prepare(p, pkt);
+        out[i] = pkt;
+    }
+    p->nfree = top;
+    return got;
+}
+
+/* Validate and push one packet; the shared body of every free variant. */
+static inline void pkt_put(struct axl_pool *p, struct axl_pkt *pkt)
+{
+    /* Address arithmetic on integers: a foreign pointer is not UB to test. */
+    uintptr_t off = (uintptr_t)pkt - (uintptr_t)p->pkts;
+    if (axl_unlikely(off >= (uintptr_t)p->nbufs * sizeof(*pkt) || off % sizeof(*pkt) != 0)) {
+        POOL_MISUSE(1);
+        p->bad_free++;
+        return;
+    }
+    if (axl_unlikely(!(pkt->flags & AXL_PKT_F_INUSE))) {
+        POOL_MISUSE(1);
+        p->double_free++;
+        return;
+    }
+    pkt->flags = 0;
+    p->free_idx[p->nfree++] = pkt->idx;
+}
+
+void axl_pkt_free(struct axl_pool *p, struct axl_pkt *pkt)
+{
+    pkt_put(p, pkt);
+}
+
+void axl_pkt_free_bulk(struct axl_pool *p, struct axl_pkt **pkts, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        pkt_put(p, pkts[i]);
+}
+
+void axl_pkt_free_chain(struct axl_pool *p, struct axl_pkt *head)
+{
+    while (head) {
+        struct axl_pkt *next = head->next;
+        pkt_put(p, head);
+        head = next;
+    }
+}
+
+void axl_pkt_reset(const struct axl_pool *p, struct axl_pkt *pkt)
+{
+    struct axl_pkt *keep_next = pkt->next; /* the holder's queue link survives */
+    pkt_prepare(p, pkt);
+    pkt->next = keep_next;
+}

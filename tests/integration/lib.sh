@@ -1,0 +1,163 @@
+# shellcheck shell=bash
+# Shared helpers for the integration tests (sourced, not run).
+#
+# Topology every test builds for itself (names carry the test's PID so that
+# runs never collide, and everything is removed on exit, also on failure):
+#
+#   netns $NS_S ("stack side")              netns $NS_C ("client side")
+#   +-----------------------------+         +------------------------------+
+#   | axl-stackd on $IF_S         |  veth   | Linux kernel, $IF_C          |
+#   | 198.18.0.2/24 (ours)        |<=======>| 198.18.0.1/24                |
+#   +-----------------------------+         +------------------------------+
+#
+# The client end has TX checksum offload, TSO and GSO turned off: AF_XDP cannot
+# see that a checksum is unfinished, so the kernel must finish it. Our end
+# carries no kernel IPv4 address and IPv6 is disabled on it, so the kernel on
+# our side never answers for the stack.
+set -u
+
+AXL_ROOT=${AXL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+AXL_BIN=${AXL_BIN:-$AXL_ROOT/build/asan/bin}
+AXL_TOOLS=${AXL_TOOLS:-$AXL_ROOT/build/asan/tests/tools}
+TAG=${TAG:-$$}
+NS_S=axl-s-$TAG
+NS_C=axl-c-$TAG
+IF_S=axs$TAG
+IF_C=axc$TAG
+ADDR_S=198.18.0.2
+ADDR_C=198.18.0.1
+TMPD=$(mktemp -d /tmp/axl-it.XXXXXX)
+PIDS=()
+NFAIL=0
+
+ok() { echo "ok $*"; }
+not_ok() { echo "not ok $*"; NFAIL=$((NFAIL + 1)); }
+check() { # check NAME CMD... : runs CMD, prints ok/not ok
+  local name=$1; shift
+  if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+die() { echo "not ok setup: $*"; exit 1; }
+in_s() { ip netns exec "$NS_S" "$@"; }
+in_c() { ip netns exec "$NS_C" "$@"; }
+
+axl_cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  ip netns del "$NS_S" 2>/dev/null
+  ip netns del "$NS_C" 2>/dev/null
+  rm -rf "$TMPD"
+}
+trap axl_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# netns_up [QUEUES]: two namespaces joined by a veth pair with QUEUES queues.
+netns_up() {
+  local nq=${1:-1}
+  ip netns add "$NS_S" || die "ip netns add"
+  ip netns add "$NS_C" || die "ip netns add"
+  ip link add "$IF_S" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_S" type veth \
+     peer name "$IF_C" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_C" || die "ip link add veth"
+  in_s ip link set lo up
+  in_c ip link set lo up
+  in_s sysctl -qw "net.ipv6.conf.$IF_S.disable_ipv6=1"
+  in_c sysctl -qw "net.ipv6.conf.$IF_C.disable_ipv6=1"
+  in_c ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
+  in_s ip link set "$IF_S" up
+  in_c ip addr add "$ADDR_C/24" dev "$IF_C"
+  in_c ip link set "$IF_C" up
+}
+
+# start_stackd LOGNAME ARGS...: axl-stackd in the stack namespace, in the background.
+# Sets STACKD_PID; counters go to $TMPD/LOGNAME.stats on SIGUSR1 and at exit.
+start_stackd() {
+  local name=$1; shift
+  ip netns exec "$NS_S" "$AXL_BIN/axl-stackd" --stats-out "$TMPD/$name.stats" "$@" \
+     >"$TMPD/$name.out" 2>"$TMPD/$name.err" &
+  STACKD_PID=$!
+  PIDS+=("$STACKD_PID")
+}
+
+# wait_ping ADDR [SECONDS]: until one ping from the client namespace answers.
+wait_ping() {
+  local addr=$1 secs=${2:-10} i
+  for ((i = 0; i < secs * 5; i++)); do
+    in_c ping -c 1 -W 1 -q "$addr" >/dev/null 2>&1 && return 0
+    kill -0 "$STACKD_PID" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
+# stats_now NAME: ask the stack for its counters and wait for the file.
+stats_now() {
+  local name=$1 f=$TMPD/$1.stats i
+  rm -f "$f"
+  kill -USR1 "$STACKD_PID" 2>/dev/null || return 1
+  for ((i = 0; i < 50; i++)); do [ -s "$f" ] && return 0; sleep 0.1; done
+  return 1
+}
+# counter NAME COUNTER: value of one counter from the last dump (queue 0), or -1.
+counter() {
+  awk -v c="$2" '$2 == c { print $3; found = 1; exit } END { if (!found) print -1 }' "$TMPD/$1.stats"
+}
+
+# stop_stackd: SIGTERM and wait; returns its exit status.
+stop_stackd() {
+  kill -TERM "$STACKD_PID" 2>/dev/null
+  local rc=0
+  wait "$STACKD_PID" || rc=$?
+  return $rc
+}
+
+show_logs() { # for failure diagnosis
+  local f
+  for f in "$TMPD"/*.err "$TMPD"/*.out; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done
+}
+
+# no_sanitizer_errors NAME: the stack's stderr has no ASan/UBSan/LSan report.
+no_sanitizer_errors() {
+  ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/$1.err"
+}
+
+# basic_suite NAME SPEC [MINLOSS]: the checks every port must pass against the
+# kernel in the client namespace: ARP + ping (200 at 2 ms, 0% loss), UDP echo
+# with ncat and socat, counters that moved, a clean exit.
+basic_suite() {
+  local name=$1 spec=$2 out reply
+  start_stackd "$name" --port "$spec" --addr "$ADDR_S/24" --udp-echo 7 --udp-echo 9000
+  if ! wait_ping "$ADDR_S" 15; then
+    not_ok "$name: stack answers a first ping within 15 s"; show_logs; return 1
+  fi
+  ok "$name: stack answers a first ping (ARP resolved)"
+  out=$(in_c ping -c 200 -i 0.002 -W 2 -q "$ADDR_S" 2>&1)
+  echo "$out" | tail -n 2
+  check "$name: ping -c 200 -i 0.002 with 0% loss" grep -q ' 0% packet loss' <<<"$out"
+  reply=$( (printf 'hello-axolotl\n'; sleep 1) | in_c timeout 10 ncat -u "$ADDR_S" 7 2>/dev/null)
+  check "$name: UDP echo with ncat" [ "$reply" = hello-axolotl ]
+  reply=$(printf 'socat-%s\n' "$TAG" | in_c timeout 10 socat -t 2 - "UDP:$ADDR_S:9000" 2>/dev/null)
+  check "$name: UDP echo with socat" [ "$reply" = "socat-$TAG" ]
+  # A 4000-byte datagram crosses the link as IPv4 fragments both ways.
+  local big
+  big=$(head -c 3000 /dev/urandom | base64 -w 0)
+  reply=$(printf '%s' "$big" | in_c timeout 10 socat -t 2 - "UDP:$ADDR_S:7" 2>/dev/null)
+  check "$name: fragmented UDP echo (${#big} bytes) returns intact" [ "$reply" = "$big" ]
+  # Nobody listens on 7777: the kernel must see ICMP port unreachable.
+  check "$name: closed UDP port answers ICMP port unreachable" \
+    bash -c "printf x | ip netns exec $NS_C socat -t 2 - UDP:$ADDR_S:7777,ignoreeof 2>&1 | grep -qi 'refused'"
+  if stats_now "$name"; then
+    local echos udp
+    echos=$(counter "$name" IcmpInEchos)
+    udp=$(counter "$name" UdpInDatagrams)
+    check "$name: IcmpInEchos counted ($echos >= 200)" [ "$echos" -ge 200 ]
+    check "$name: UdpInDatagrams counted ($udp >= 3)" [ "$udp" -ge 3 ]
+  else
+    not_ok "$name: counters dump on SIGUSR1"
+  fi
+  check "$name: clean exit on SIGTERM" stop_stackd
+  check "$name: no sanitizer reports" no_sanitizer_errors "$name"
+  [ $NFAIL -eq 0 ] || show_logs
+}
