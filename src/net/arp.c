@@ -393,6 +393,20 @@ drop:
     axl_pkt_free(s->pool, pkt);
 }
 
+void axl_arp_glean(struct axl_stack *s, uint32_t ip, const uint8_t *mac)
+{
+    if (((ip ^ s->addr) & s->mask) != 0 || ip == s->addr || !sender_ip_ok(ip) ||
+        axl_eth_is_mcast(mac) || axl_eth_is_zero(mac))
+        return;
+    struct axl_arp_entry *e = entry_find(s, ip);
+    if (e && e->state == AXL_ARP_REACHABLE)
+        return; /* fresh already; ARP itself refreshes it */
+    if (!e && !(e = entry_alloc(s, ip)))
+        return;
+    confirm(s, e, mac);
+    AXL_STAT_INC(s, ArpGleaned);
+}
+
 /* --- life cycle ----------------------------------------------------------- */
 
 int axl_arp_init(struct axl_stack *s, uint32_t reachable_ms)

@@ -95,6 +95,13 @@ void axl_arp_input(struct axl_stack *s, struct axl_pkt *pkt);
 int axl_arp_output(struct axl_stack *s, struct axl_pkt *pkt, uint32_t nexthop);
 /* Broadcast an ARP announcement for our address (RFC 5227 §2.3). */
 void axl_arp_announce(struct axl_stack *s);
+/* Learn (glean) `mac` for on-link `ip` from an IPv4 datagram addressed to us
+ * when we hold no usable entry for it. Each queue's engine keeps its own
+ * cache and an ARP reply reaches only the queue it lands on, so the engines
+ * of a multi-queue port learn their peers from the traffic itself (NEAT §5:
+ * replicas fill their ARP tables from matching Ethernet and IP addresses).
+ * Never for off-link sources (their frames carry the router's MAC). */
+void axl_arp_glean(struct axl_stack *s, uint32_t ip, const uint8_t *mac);
 
 /* Introspection for tests and tools: the entry for ip, or NULL. */
 const struct axl_arp_entry *axl_arp_lookup(const struct axl_stack *s, uint32_t ip);

@@ -21,6 +21,7 @@
  *   timer wheel -> reasm_timer -> icmp.c time exceeded
  */
 #include "net/ipv4.h"
+#include "net/arp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,8 @@ void axl_ipv4_input(struct axl_stack *s, struct axl_pkt *pkt, uint32_t l3_off, u
         AXL_STAT_INC(s, DropIpLinkBcast); /* RFC 1122 §3.3.6 */
         goto drop;
     }
+    if (!to_bcast)
+        axl_arp_glean(s, src, pkt->data + 6); /* Ethernet source address */
     unsigned hlen = axl_ipv4_view_hlen(&v);
     if (hlen > AXL_IPV4_HLEN_MIN)
         AXL_STAT_INC(s, IpInOptions); /* skipped: RFC 1122 §3.2.1.8 not honoured */

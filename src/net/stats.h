@@ -68,6 +68,7 @@
     X(ArpCacheEvictions) /* entries recycled because the cache was full */                         \
     X(ArpResolveFails)   /* entries that got no reply after all retries */                         \
     X(ArpAddrConflicts)  /* someone else claims our address (RFC 5227 §2.4) */                    \
+    X(ArpGleaned)        /* entries learnt from an IPv4 frame's source MAC (NEAT) */               \
     /* Drops by reason: Ethernet */                                                                \
     X(DropEthTrunc)       /* shorter than 14 bytes */                                              \
     X(DropEth8023)        /* 802.3 length frame, not Ethernet II */                                \

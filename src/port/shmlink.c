@@ -60,7 +60,12 @@
  *            overtake each other, as on netem.
  *   rate     token bucket of rate Mbit/s, depth max(2 frames, 1 ms of rate);
  *            frames without tokens wait in a FIFO of AXL_SHMLINK_RATE_QLEN;
- *            beyond it they are dropped (imp_ratelimited).
+ *            beyond it they are dropped (imp_ratelimited). While that FIFO is
+ *            not empty the link counts as busy and credit is not capped, so a
+ *            sender that was descheduled still gets the full rate over time.
+ * A capture (pcap=) on the sending side records frames as the engine handed
+ * them to tx_burst, before any impairment; the receiving side's capture shows
+ * what arrived.
  * Held frames stay in their pool buffers (the caller's, ownership passed with
  * tx_burst); at most held_max = min(AXL_SHMLINK_HELD_MAX, pool nbufs / 2) are
  * held for delay, beyond that tx_burst refuses (tx_full). Held frames are
@@ -596,13 +601,17 @@ static void shm_emit(struct axl_port *p, struct shm_priv *s, struct axl_pkt *pkt
     axl_pkt_free(s->pool, pkt);
 }
 
+/* Tokens accrue with time. While frames wait in the rate queue the virtual
+ * link is busy, so the time since the last refill is all sending time, even
+ * if we were not scheduled (a descheduled sender catches up on return); an
+ * idle link keeps at most `bucket` bits of credit. */
 static void rate_refill(struct shm_priv *s, uint64_t now)
 {
     if (now > s->tok_ns) {
         s->tokens += (double)(now - s->tok_ns) * s->imp.rate_bps / 1e9;
-        if (s->tokens > s->bucket) s->tokens = s->bucket;
         s->tok_ns = now;
     }
+    if (!s->nrq && s->tokens > s->bucket) s->tokens = s->bucket;
 }
 
 static void stage_rate(struct axl_port *p, struct shm_priv *s, struct axl_pkt *pkt, uint64_t now)
@@ -758,6 +767,7 @@ static void shm_release_due(struct axl_port *p, struct shm_priv *s, uint64_t now
             q->next = NULL;
             shm_emit(p, s, q);
         }
+        if (!s->nrq && s->tokens > s->bucket) s->tokens = s->bucket;
     }
     while (s->nheld && s->heap[0].due <= now && tx_room(s, 1))
         stage_rate(p, s, heap_pop(s), now);

@@ -62,6 +62,10 @@ struct stackd_cfg {
 
 /* Set only by signal handlers; read by the loop (sig_atomic_t, not packet state). */
 static volatile sig_atomic_t g_stop, g_term, g_dump;
+/* The per-queue engine processes this (parent) process forked; set-up state,
+ * read by the SIGUSR1 handler to pass the request on. Empty in children. */
+static pid_t g_kids[64];
+static volatile sig_atomic_t g_nkids;
 
 static void on_term(int sig)
 {
@@ -71,7 +75,8 @@ static void on_term(int sig)
 }
 static void on_usr1(int sig)
 {
-    (void)sig;
+    for (sig_atomic_t i = 0; i < g_nkids; i++)
+        kill(g_kids[i], sig); /* async-signal-safe */
     g_dump = 1;
     g_stop = 1;
 }
@@ -345,8 +350,6 @@ int main(int argc, char **argv)
     }
 
     /* Queues 1..N-1: one engine process each. */
-    pid_t kids[64];
-    uint32_t nkids = 0;
     for (uint32_t q = 1; q < pcfg.nqueues; q++) {
         pid_t pid = fork();
         if (pid < 0) {
@@ -355,18 +358,20 @@ int main(int argc, char **argv)
             break;
         }
         if (pid == 0) {
+            g_nkids = 0;
             prctl(PR_SET_PDEATHSIG, SIGTERM);
             _exit(run_engine(&cfg, &pcfg, q));
         }
-        kids[nkids++] = pid;
+        g_kids[g_nkids] = pid;
+        g_nkids = g_nkids + 1;
     }
 
     int status = g_term ? 1 : run_engine(&cfg, &pcfg, 0);
-    for (uint32_t i = 0; i < nkids; i++)
-        kill(kids[i], SIGTERM);
-    for (uint32_t i = 0; i < nkids; i++) {
+    for (sig_atomic_t i = 0; i < g_nkids; i++)
+        kill(g_kids[i], SIGTERM);
+    for (sig_atomic_t i = 0; i < g_nkids; i++) {
         int ws;
-        while (waitpid(kids[i], &ws, 0) < 0 && errno == EINTR)
+        while (waitpid(g_kids[i], &ws, 0) < 0 && errno == EINTR)
             ;
         if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
             status = 1;

@@ -659,6 +659,47 @@ static void test_jitter_and_rate(void **state)
     axl_pool_fini(&pool);
 }
 
+/* A sender that keeps the rate queue full gets the configured rate, no more,
+ * no less (also when it is descheduled now and then: the link stays busy). */
+static void test_rate_accuracy(void **state)
+{
+    struct axl_pool pool;
+    struct axl_port a;
+    struct peer_result r;
+    struct axl_pkt *pkt;
+    char spec[256];
+    (void)state;
+
+    assert_int_equal(axl_pool_init(&pool, POOL_N, 2048, 256), 0);
+    assert_int_equal(open_port(&a, &pool, "shm:%s,role=a,rate=20", wire), 0); /* 2500 x 1000 B/s */
+    snprintf(spec, sizeof(spec), "shm:%s,role=b", wire);
+    struct child c = start_child(spec, PEER_RECEIVE, 0, 0);
+    child_ready(&c, &a);
+    uint64_t t0 = 0, sent0 = 0, now, end = axl_clock_ns() + 600 * AXL_NS_PER_MS;
+    while ((now = axl_clock_ns()) < end) {
+        if (!t0 && a.stats.imp_ratelimited > 0) { /* queue full: start counting */
+            t0 = now;
+            sent0 = a.stats.tx_packets;
+        }
+        pkt = axl_pkt_alloc(&pool);
+        pkt->len = 1000;
+        memset(pkt->data, 0, 1000);
+        if (axl_port_tx_burst(&a, &pkt, 1) != 1) axl_pkt_free(&pool, pkt);
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+    double secs = (double)(now - t0) / 1e9;
+    double want = 20e6 * secs / 8000;
+    double got = (double)(a.stats.tx_packets - sent0);
+    if (got < want * 0.9 || got > want * 1.1)
+        print_error("%.0f frames in %.3f s, want %.0f\n", got, secs, want);
+    assert_true(got >= want * 0.9 && got <= want * 1.1);
+    child_finish(&c, &a, &r);
+    axl_port_close(&a);
+    assert_int_equal(axl_pool_in_use(&pool), 0);
+    axl_pool_fini(&pool);
+}
+
 static void test_jumbo_and_too_big(void **state)
 {
     struct axl_pool pool;
@@ -981,6 +1022,7 @@ int main(void)
         cmocka_unit_test_setup(test_same_seed_same_pattern, new_wire),
         cmocka_unit_test_setup(test_delay, new_wire),
         cmocka_unit_test_setup(test_jitter_and_rate, new_wire),
+        cmocka_unit_test_setup(test_rate_accuracy, new_wire),
         cmocka_unit_test_setup(test_jumbo_and_too_big, new_wire),
         cmocka_unit_test_setup(test_peer_restart_and_busy, new_wire),
         cmocka_unit_test_setup(test_hostile_peer, new_wire),
