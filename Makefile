@@ -34,7 +34,7 @@ endif
 WARN     := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers -Wvla
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) $(VFLAGS) -Isrc -Iinclude -I$(B)/gen -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS   := -lxdp -lbpf -lelf -lz -lpthread
+LDLIBS   := -lxdp -lbpf -lelf -lz -lpthread -lm
 
 # --- the library -------------------------------------------------------------
 MAIN_DIRS := src/stackd
@@ -43,7 +43,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/axl_xdp_obj.o
 LIB       := $(B)/lib/libaxl.a
 
 # --- binaries: name:dir ------------------------------------------------------
-BINS := axl-stackd:src/stackd
+BINS := axl-stackd:src/stackd axl-ping:tools/axl-ping
 BIN_TARGETS := $(foreach b,$(BINS),$(B)/bin/$(word 1,$(subst :, ,$(b))))
 define bin_rule
 $(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(2)/*.c)) $(LIB)

@@ -129,6 +129,33 @@ static void echo_reply(struct axl_stack *s, struct axl_ipdg *dg, const uint8_t *
     }
 }
 
+void axl_icmp_set_echo_handler(struct axl_stack *s, axl_icmp_echo_fn fn, void *arg)
+{
+    s->icmp.echo_fn = fn;
+    s->icmp.echo_arg = arg;
+}
+
+int axl_icmp_echo_send(struct axl_stack *s, uint32_t daddr, uint16_t id, uint16_t seq,
+                       const void *data, uint32_t len)
+{
+    if (len > 65535u - AXL_IPV4_HLEN_MIN - AXL_ICMP_HLEN)
+        return AXL_EMSGSIZE;
+    struct axl_ipv4_out o = {.dst = daddr, .proto = AXL_IPPROTO_ICMP};
+    uint8_t hdr[AXL_ICMP_HLEN] = {AXL_ICMP_ECHO_REQUEST, 0, 0, 0};
+    axl_store_be16(hdr + 4, id);
+    axl_store_be16(hdr + 6, seq);
+    /* RFC 792: the checksum covers the ICMP header and the data. */
+    uint32_t sum = axl_csum_partial(hdr, AXL_ICMP_HLEN, 0);
+    sum = axl_csum_partial(data, len, sum);
+    axl_store_be16(hdr + 2, axl_csum_fold(sum));
+    int rc = axl_ipv4_output(s, &o, hdr, AXL_ICMP_HLEN, data, len);
+    if (rc == 0) {
+        AXL_STAT_INC(s, IcmpOutMsgs);
+        AXL_STAT_INC(s, IcmpOutEchos);
+    }
+    return rc;
+}
+
 void axl_icmp_input(struct axl_stack *s, struct axl_ipdg *dg)
 {
     AXL_STAT_INC(s, IcmpInMsgs);
@@ -158,7 +185,12 @@ void axl_icmp_input(struct axl_stack *s, struct axl_ipdg *dg)
         return;
     case AXL_ICMP_ECHO_REPLY:
         AXL_STAT_INC(s, IcmpInEchoReps);
-        AXL_STAT_INC(s, DropIcmpEchoReply);
+        if (!s->icmp.echo_fn || dg->to_bcast) {
+            AXL_STAT_INC(s, DropIcmpEchoReply); /* nobody asked */
+            goto drop;
+        }
+        s->icmp.echo_fn(s->icmp.echo_arg, dg->src, axl_load_be16(p + 4), axl_load_be16(p + 6),
+                        p + AXL_ICMP_HLEN, dg->len - AXL_ICMP_HLEN, dg->ttl);
         goto drop;
     case AXL_ICMP_DEST_UNREACH:
     case AXL_ICMP_TIME_EXCEEDED:

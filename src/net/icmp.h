@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "net/stack.h"
+
 struct axl_stack;
 struct axl_ipdg;
 
@@ -25,6 +27,8 @@ struct axl_ipdg;
 #define AXL_ICMP_QUOTE_MAX 576u
 
 struct axl_icmp_state {
+    axl_icmp_echo_fn echo_fn; /* echo replies go here when set (axl-ping) */
+    void *echo_arg;
     uint32_t rate;    /* tokens per second */
     uint32_t burst;   /* bucket size in tokens */
     uint64_t credit;  /* tokens * 1e9 (nanotoken resolution) */

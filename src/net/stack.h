@@ -87,4 +87,16 @@ int axl_udp_recvfrom(struct axl_stack *s, struct axl_udp_sock *us, void *buf, ui
                      uint32_t *saddr, uint16_t *sport);
 void axl_udp_close(struct axl_stack *s, struct axl_udp_sock *us);
 
+/* ---- ICMP echo (ping) from the stack: what axl-ping uses -----------------
+ * Replies to our requests are passed to the handler (if set) with the
+ * sender, identifier, sequence number and data; otherwise they are counted
+ * and dropped (DropIcmpEchoReply). */
+typedef void (*axl_icmp_echo_fn)(void *arg, uint32_t saddr, uint16_t id, uint16_t seq,
+                                 const uint8_t *data, uint32_t len, uint8_t ttl);
+void axl_icmp_set_echo_handler(struct axl_stack *s, axl_icmp_echo_fn fn, void *arg);
+/* Send an echo request (RFC 792) with `len` bytes of data; fragments when it
+ * exceeds the MTU. Returns 0, AXL_EMSGSIZE, AXL_ENOBUFS or AXL_EHOSTUNREACH. */
+int axl_icmp_echo_send(struct axl_stack *s, uint32_t daddr, uint16_t id, uint16_t seq,
+                       const void *data, uint32_t len);
+
 #endif

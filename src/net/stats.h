@@ -49,6 +49,7 @@
     X(IcmpOutMsgs)                                                                                 \
     X(IcmpOutDestUnreachs)                                                                         \
     X(IcmpOutTimeExcds)                                                                            \
+    X(IcmpOutEchos)                                                                                \
     X(IcmpOutEchoReps)                                                                             \
     X(IcmpOutRateLimited) /* errors suppressed by the token bucket */                              \
     /* UDP */                                                                                      \
