@@ -56,8 +56,9 @@ fi
 echo "stack side: $IF_S in $NS_S; Linux side: $IF_C 198.18.0.1/24 in $NS_C"
 
 step "start: axl-stackd --port $SPEC,pcap=... --addr 198.18.0.2/24 --udp-echo 7"
-in_s "$BIN/axl-stackd" --port "$SPEC,pcap=$PCAP" --addr 198.18.0.2/24 --udp-echo 7 \
-  --stats-out "$TMPD/stats" &
+# (ip netns exec execs the stack, so $! is the stack's own pid)
+ip netns exec "$NS_S" "$BIN/axl-stackd" --port "$SPEC,pcap=$PCAP" --addr 198.18.0.2/24 \
+  --udp-echo 7 --stats-out "$TMPD/stats" &
 PID=$!
 if [ "$KIND" = tap ]; then
   IF_C=$IF_S
@@ -91,7 +92,8 @@ step "a closed UDP port: the stack answers ICMP port unreachable"
 printf x | in_c socat -t 1 - UDP:198.18.0.2:7777,ignoreeof 2>&1 | grep -io 'connection refused' || true
 
 step "the stack's counters (nstat-style names; drops counted by reason)"
-kill -USR1 "$PID"; sleep 0.5
+kill -USR1 "$PID"
+for _ in $(seq 20); do [ -s "$TMPD/stats" ] && break; sleep 0.1; done
 grep -vE ' 0$' "$TMPD/stats" | sed 's/^q0 /  /' | column -t | head -n 40
 
 step "what the stack saw and sent, read back by tshark"
