@@ -163,6 +163,21 @@ static inline uint32_t axl_port_tx_burst(struct axl_port *p, struct axl_pkt **pk
     return p->ops->tx_burst(p, pkts, n);
 }
 
+/* A frame a backend cannot send: shorter than `min` or longer than `max`
+ * bytes. Counts it (tx_too_big or tx_errors) and returns 1; the caller, which
+ * owns it once offered, frees it. */
+static inline int axl_port_tx_unfit(struct axl_port *p, const struct axl_pkt *pkt, uint32_t min,
+                                    uint32_t max)
+{
+    if (__builtin_expect(pkt->len >= min && pkt->len <= max, 1))
+        return 0;
+    if (pkt->len > max)
+        p->stats.tx_too_big++;
+    else
+        p->stats.tx_errors++;
+    return 1;
+}
+
 static inline int axl_port_flush(struct axl_port *p)
 {
     return p->ops->flush ? p->ops->flush(p) : 0;

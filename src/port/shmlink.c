@@ -869,11 +869,7 @@ static uint32_t shm_tx_burst(struct axl_port *p, struct axl_pkt **pkts, uint32_t
         shm_release_due(p, s, now);
         for (i = 0; i < n; i++) {
             struct axl_pkt *pkt = pkts[i];
-            if (axl_unlikely(pkt->len > s->frame_max || pkt->len < AXL_SHMLINK_FRAME_MIN)) {
-                if (pkt->len > s->frame_max)
-                    p->stats.tx_too_big++;
-                else
-                    p->stats.tx_errors++;
+            if (axl_port_tx_unfit(p, pkt, AXL_SHMLINK_FRAME_MIN, s->frame_max)) {
                 axl_pkt_free(s->pool, pkt);
                 continue;
             }
@@ -894,13 +890,8 @@ static uint32_t shm_tx_burst(struct axl_port *p, struct axl_pkt **pkts, uint32_t
     room = axl_ring_prod__reserve(&s->tx, n, &idx);
     for (i = 0; i < n; i++) {
         struct axl_pkt *pkt = pkts[i];
-        if (axl_unlikely(pkt->len > s->frame_max || pkt->len < AXL_SHMLINK_FRAME_MIN)) {
-            if (pkt->len > s->frame_max)
-                p->stats.tx_too_big++;
-            else
-                p->stats.tx_errors++;
+        if (axl_port_tx_unfit(p, pkt, AXL_SHMLINK_FRAME_MIN, s->frame_max))
             continue; /* accepted and freed below */
-        }
         if (axl_unlikely(used == room)) {
             p->stats.tx_full++;
             break;

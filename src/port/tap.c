@@ -374,13 +374,7 @@ static uint32_t tap_tx_burst(struct axl_port *p, struct axl_pkt **pkts, uint32_t
         int cnt = 0;
         ssize_t r;
 
-        if (axl_unlikely(pkt->len > p->max_frame)) {
-            p->stats.tx_too_big++;
-            axl_pkt_free(pool, pkt);
-            continue;
-        }
-        if (axl_unlikely(pkt->len < ETH_HLEN)) {
-            p->stats.tx_errors++;
+        if (axl_port_tx_unfit(p, pkt, ETH_HLEN, p->max_frame)) {
             axl_pkt_free(pool, pkt);
             continue;
         }
