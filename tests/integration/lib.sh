@@ -159,5 +159,11 @@ basic_suite() {
   fi
   check "$name: clean exit on SIGTERM" stop_stackd
   check "$name: no sanitizer reports" no_sanitizer_errors "$name"
+  case "$spec" in
+    afxdp:*) check "$name: XDP program detached at exit" \
+               bash -c "! ip netns exec $NS_S ip link show $IF_S | grep -q 'prog/xdp'" ;;
+    tap:*) check "$name: TAP device removed at exit" \
+             bash -c "sleep 0.5; ! ip netns exec $NS_C ip link show $IF_S >/dev/null 2>&1" ;;
+  esac
   [ $NFAIL -eq 0 ] || show_logs
 }
