@@ -76,6 +76,7 @@
 
 struct tap_priv {
     int fd;
+    int unpersist; /* clear the device's persistence at close (see tap_close) */
     int vnet;
     uint32_t vlen; /* TAP_VNET_LEN or 0 */
     uint32_t room; /* bytes a pool buffer holds after headroom */
@@ -85,6 +86,35 @@ struct tap_priv {
 struct tap_params {
     uint32_t vnet, persist;
 };
+
+/* Devices this process created persistent in dev_setup (set-up state, never
+ * touched on the packet path): a queue this same process opens on one of them
+ * clears the persistence when it closes, so the device goes away with the
+ * last queue fd even after its kernel side moved to another namespace, where
+ * dev_teardown can no longer find it by name. */
+#define TAP_CREATED_MAX 16
+static struct {
+    char name[IFNAMSIZ];
+    pid_t pid;
+} tap_created[TAP_CREATED_MAX];
+
+static int tap_created_here(const char *name)
+{
+    for (unsigned i = 0; i < TAP_CREATED_MAX; i++)
+        if (tap_created[i].pid == getpid() && strcmp(tap_created[i].name, name) == 0) return 1;
+    return 0;
+}
+
+static void tap_created_note(const char *name)
+{
+    for (unsigned i = 0; i < TAP_CREATED_MAX; i++) {
+        if (tap_created[i].pid == 0 || tap_created[i].pid != getpid()) {
+            snprintf(tap_created[i].name, sizeof(tap_created[i].name), "%.*s", IFNAMSIZ - 1, name);
+            tap_created[i].pid = getpid();
+            return;
+        }
+    }
+}
 
 static int tap_params(const struct axl_port_cfg *cfg, struct tap_params *tp)
 {
@@ -232,6 +262,7 @@ static int tap_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     rc = tap_queue_open(cfg->name, cfg->nqueues, t->vnet, existed);
     if (rc < 0) goto err;
     t->fd = rc;
+    t->unpersist = existed && !tp.persist && tap_created_here(cfg->name);
     if (!existed && tp.persist && ioctl(t->fd, TUNSETPERSIST, 1UL) < 0) {
         rc = -errno;
         axl_err(TAP_MOD, "%s: TUNSETPERSIST: %s", cfg->name, strerror(-rc));
@@ -414,7 +445,10 @@ static void tap_close(struct axl_port *p)
 
     if (!t) return;
     /* The kernel deletes a non-persistent device with its last queue fd,
-     * wherever its kernel side lives now. */
+     * wherever its kernel side lives now. A device our dev_setup made
+     * persistent loses that here (other queues may still hold it open). */
+    if (t->fd >= 0 && t->unpersist && ioctl(t->fd, TUNSETPERSIST, 0UL) < 0)
+        axl_warn(TAP_MOD, "%s: clearing persistence: %s", p->cfg.name, strerror(errno));
     if (t->fd >= 0) close(t->fd);
     free(t->scratch);
     free(t);
@@ -464,6 +498,7 @@ static int tap_dev_setup(const struct axl_port_cfg *cfg)
         }
     }
     close(fd);
+    if (!tp.persist) tap_created_note(cfg->name);
     axl_info(TAP_MOD, "%s: created (%u queue%s, vnet %u)%s", cfg->name, cfg->nqueues,
              cfg->nqueues > 1 ? "s" : "", tp.vnet, tp.persist ? ", persistent" : "");
     return 0;
