@@ -16,7 +16,7 @@
  * counter started at a random value.
  *
  * Call chain:
- *   stack.c demux -> axl_ipv4_input -> reasm_input -> deliver -> icmp/udp input
+ *   stack.c demux -> axl_ipv4_input -> reasm_input -> deliver -> icmp/udp/tcp input
  *   udp.c/icmp.c -> axl_ipv4_output(_pkt) -> output_frags -> arp.c
  *   timer wheel -> reasm_timer -> icmp.c time exceeded
  */
@@ -298,11 +298,9 @@ static void deliver(struct axl_stack *s, struct axl_ipdg *dg)
         axl_udp_input(s, dg);
         return;
     case AXL_IPPROTO_TCP:
-        /* No TCP yet: answered like any protocol we lack (the TCP issue
-         * replaces this with tcp input and RFC 9293 §3.10.7.1 resets). */
-        AXL_STAT_INC(s, IpInUnknownProtos);
-        AXL_STAT_INC(s, DropIpNoTcp);
-        break;
+        AXL_STAT_INC(s, IpInDelivers);
+        axl_tcp_input(s, dg); /* closed ports answer with RST (RFC 9293 §3.10.7.1) */
+        return;
     default:
         AXL_STAT_INC(s, IpInUnknownProtos);
         AXL_STAT_INC(s, DropIpUnknownProto);

@@ -4,7 +4,7 @@
  * Ethernet demux, the TX batch, counters, and helpers for datagram chains.
  *
  * Loop (axl_stack_poll), hot:
- *   rx_burst(AXL_RX_BURST) -> eth_input per frame -> arp | ipv4 -> icmp | udp
+ *   rx_burst(AXL_RX_BURST) -> eth_input per frame -> arp | ipv4 -> icmp | udp | tcp
  *   (replies are appended to the TX batch; a full batch goes out at once)
  *   -> axl_tw_advance(now) -> tx_burst of the rest -> port flush.
  * No system call and no allocation per packet: buffers come from the pool,
@@ -21,7 +21,7 @@
  * what lets unit tests drive a deterministic clock.
  *
  * Call chain: replica main / RTC application / tests -> axl_stack_poll|run
- *   -> eth_input -> arp.c | ipv4.c -> icmp.c | udp.c -> axl_stack_xmit
+ *   -> eth_input -> arp.c | ipv4.c -> icmp.c | udp.c | tcp_input.c -> axl_stack_xmit
  *   -> axl_stack_tx_flush -> port tx_burst.
  */
 #include "net/stack.h"
@@ -134,6 +134,7 @@ uint32_t axl_stack_poll(struct axl_stack *s, uint64_t now_ns)
     for (uint32_t i = 0; i < n; i++) /* hot */
         eth_input(s, rx[i]);
     uint32_t fired = axl_tw_advance(&s->tw, s->now_ns);
+    axl_tcp_poll_end(s); /* free the TCBs closed during this iteration */
     axl_stack_tx_flush(s);
     axl_port_flush(s->port);
     return n + s->tx_done + fired;
@@ -322,7 +323,8 @@ struct axl_stack *axl_stack_create(const struct axl_stack_cfg *cfg, struct axl_p
 
     s->scratch = malloc(AXL_SCRATCH_LEN);
     if (!s->scratch || axl_arp_init(s, cfg->arp_timeout_ms) < 0 ||
-        axl_ipv4_init(s, cfg->reasm_timeout_ms, cfg->reasm_max_bytes) < 0 || axl_udp_init(s) < 0) {
+        axl_ipv4_init(s, cfg->reasm_timeout_ms, cfg->reasm_max_bytes) < 0 || axl_udp_init(s) < 0 ||
+        axl_tcp_init(s, cfg) < 0) {
         axl_err("stack", "create: out of memory");
         axl_stack_destroy(s);
         return NULL;
@@ -341,6 +343,7 @@ struct axl_stack *axl_stack_create(const struct axl_stack_cfg *cfg, struct axl_p
 void axl_stack_destroy(struct axl_stack *s)
 {
     if (!s) return;
+    axl_tcp_fini(s); /* unaccepted connections are reset */
     axl_stack_tx_flush(s); /* what is queued still leaves */
     axl_port_flush(s->port);
     axl_udp_fini(s);

@@ -5,13 +5,14 @@
  * bound to one port queue and one buffer pool.
  *
  * Loop (axl_stack_poll), hot:
- *   RX burst -> per-frame demux (eth -> arp | ipv4 -> icmp | udp | ...)
+ *   RX burst -> per-frame demux (eth -> arp | ipv4 -> icmp | udp | tcp)
  *   -> protocol work (replies queue into the TX batch) -> timers (wheel)
  *   -> TX burst + flush.
  * axl_stack_run() repeats it, spinning while there is work and sleeping in
  * poll(2) on the port's fd (timeout = next timer) when idle.
  *
  * All state is inside struct axl_stack; nothing global on the packet path.
+ * The TCP API is in net/tcp.h.
  */
 #ifndef AXL_NET_STACK_H
 #define AXL_NET_STACK_H
@@ -39,6 +40,12 @@ struct axl_stack_cfg {
     uint32_t reasm_timeout_ms; /* IPv4 reassembly timeout (RFC 791: 15 s upper bound) */
     uint32_t reasm_max_bytes;  /* memory bound for all pending reassembly */
     uint64_t seed;             /* for randomised choices (ports, ids); 0 = random */
+    /* TCP (net/tcp_priv.h documents the defaults) */
+    uint32_t tcp_msl_ms;       /* maximum segment lifetime; TIME-WAIT is 2 MSL (30 s) */
+    uint32_t tcp_sndbuf;       /* default send buffer per connection (1 MiB) */
+    uint32_t tcp_rcvbuf;       /* default receive buffer per connection (1 MiB) */
+    uint32_t tcp_max_conns;    /* connections per engine, all states (262144) */
+    uint8_t tcp_no_sack;       /* do not negotiate SACK (tests, interop experiments) */
 };
 
 /* Create an engine on an open port (which uses `pool`). now_ns is the current

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stack_priv.h - the engine's insides, shared by the modules of src/net only
- * (stack.c, arp.c, ipv4.c, icmp.c, udp.c) and by white-box unit tests.
+ * (stack.c, arp.c, ipv4.c, icmp.c, udp.c, tcp*.c) and by white-box unit tests.
  * The public contract is stack.h.
  *
  * One struct axl_stack holds everything a replica owns: its port and pool,
@@ -33,6 +33,7 @@
 #include "net/ipv4.h"
 #include "net/stack.h"
 #include "net/stats.h"
+#include "net/tcp_priv.h"
 #include "net/udp.h"
 #include "port/port.h"
 
@@ -96,6 +97,7 @@ struct axl_stack {
     struct axl_ipv4_state ip;
     struct axl_icmp_state icmp;
     struct axl_udp_state udp;
+    struct axl_tcp_state tcp;
     uint8_t *scratch; /* AXL_SCRATCH_LEN bytes */
 };
 

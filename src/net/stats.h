@@ -25,7 +25,7 @@
     X(IpInHdrErrors)     /* bad version, IHL, length, checksum, source */                          \
     X(IpInTruncatedPkts) /* frame shorter than the header or total length */                       \
     X(IpInAddrErrors)    /* not addressed to us */                                                 \
-    X(IpInUnknownProtos) /* no handler for the protocol (incl. TCP until it exists) */             \
+    X(IpInUnknownProtos) /* no handler for the protocol */                                         \
     X(IpInDelivers)      /* datagrams given to ICMP/UDP */                                         \
     X(IpInOptions)       /* datagrams that carried options (skipped, not honoured) */              \
     X(IpOutRequests)     /* datagrams our transports asked IPv4 to send */                         \
@@ -60,6 +60,49 @@
     X(UdpRcvbufErrors)                                                                             \
     X(UdpInCsumPartial) /* checksum not verified: local peer used offload */                       \
     X(UdpOutDatagrams)                                                                             \
+    /* TCP (RFC 4022 tcp* names as nstat prints them) */                                           \
+    X(TcpActiveOpens)  /* SYN-SENT entered from CLOSED (connect) */                                \
+    X(TcpPassiveOpens) /* SYN-RECEIVED entered from LISTEN (incl. SYN-cookie ACKs) */              \
+    X(TcpAttemptFails) /* SYN-SENT/SYN-RECEIVED -> CLOSED (or back to LISTEN) */                   \
+    X(TcpEstabResets)  /* ESTABLISHED/CLOSE-WAIT -> CLOSED by an error (RST, timeout) */           \
+    X(TcpCurrEstab)    /* gauge: connections in ESTABLISHED or CLOSE-WAIT now */                   \
+    X(TcpInSegs)       /* segments received, errors included */                                    \
+    X(TcpOutSegs)      /* segments sent, retransmissions included */                               \
+    X(TcpRetransSegs)  /* segments retransmitted */                                                \
+    X(TcpInErrs)       /* segments with a bad header, options or checksum */                       \
+    X(TcpOutRsts)      /* segments sent with RST */                                                \
+    X(TcpInCsumErrors)                                                                             \
+    X(TcpInCsumPartial) /* checksum not verified: local peer used offload */                       \
+    /* TCP, TcpExt-style (Linux nstat TcpExt* names where one exists) */                           \
+    X(TcpSynCookiesSent)      /* SYN-ACKs with a cookie (SYN queue full) */                        \
+    X(TcpSynCookiesRecv)      /* valid cookie ACKs: connections established */                     \
+    X(TcpSynCookiesFailed)    /* ACKs to a listener whose cookie did not check */                  \
+    X(TcpListenOverflows)     /* SYNs or final ACKs refused: accept queue full */                  \
+    X(TcpSynDataDropped)      /* data on a SYN, not acknowledged (no TFO; the peer resends) */     \
+    X(TcpChallengeAcks)       /* RFC 5961 challenge ACKs sent */                                   \
+    X(TcpChallengeAckLimited) /* ... suppressed by the per-second limit (RFC 5961 §7) */          \
+    X(TcpSynChallenge)        /* SYNs in a synchronized state answered with a challenge */         \
+    X(TcpOowRateLimited)      /* duplicate ACKs to out-of-window segments suppressed */            \
+    X(TcpPawsEstabRejected)   /* RFC 7323 PAWS: old timestamps rejected */                         \
+    X(TcpZeroWindowDrops)     /* data beyond a zero receive window (probes), ACK processed */      \
+    X(TcpToZeroWindowAdv)     /* we advertised a zero window (the application lags) */             \
+    X(TcpFromZeroWindowAdv)   /* ... and opened it again */                                        \
+    X(TcpDelayedAcks)         /* ACKs sent by the delayed-ACK timer */                             \
+    X(TcpTimeouts)            /* retransmission timer expirations (SYN ones included) */           \
+    X(TcpFastRetrans)         /* fast retransmits (recovery entries) */                            \
+    X(TcpRenoRecovery)        /* NewReno fast recoveries (RFC 6582) */                             \
+    X(TcpSackRecovery)        /* SACK loss recoveries (RFC 6675) */                                \
+    X(TcpDsackRecv)           /* D-SACK blocks received (RFC 2883) */                              \
+    X(TcpSackReneging)        /* the peer discarded data it had SACKed */                          \
+    X(TcpOfoQueue)            /* segments held out of order */                                     \
+    X(TcpWinProbes)           /* zero-window probes sent */                                        \
+    X(TcpKeepAliveProbes)     /* keep-alive probes sent */                                         \
+    X(TcpKeepAliveTimeouts)   /* connections closed by keep-alive */                               \
+    X(TcpAbortOnTimeout)      /* connections given up after retransmissions/probes */              \
+    X(TcpAbortOnClose)        /* closed with unread data: reset */                                 \
+    X(TcpAbortOnData)         /* data after close: reset */                                        \
+    X(TcpTimeWaitReused)      /* TIME-WAIT connections reopened by a new SYN (RFC 6191) */         \
+    X(TcpUrgRcvd)             /* segments with URG (delivered inline, RFC 6093) */                 \
     /* ARP */                                                                                      \
     X(ArpInRequests)                                                                               \
     X(ArpInReplies)                                                                                \
@@ -93,7 +136,6 @@
     X(DropIpBadSrc) /* RFC 1122 §3.2.1.3 martian source */                                        \
     X(DropIpNotForUs)                                                                              \
     X(DropIpLinkBcast) /* unicast IP in a link broadcast, RFC 1122 §3.3.6 */                      \
-    X(DropIpNoTcp)     /* TCP segment: no TCP yet, answered protocol-unreachable */                \
     X(DropIpUnknownProto)                                                                          \
     /* IPv4 reassembly */                                                                          \
     X(DropIpFragOverlap)   /* overlap or inconsistent length: whole datagram dropped */            \
@@ -118,6 +160,38 @@
     X(DropUdpBadCsum)                                                                              \
     X(DropUdpNoPort)                                                                               \
     X(DropUdpRcvbuf)                                                                               \
+    /* TCP: each discarded segment counts once, at its reason. A segment whose                     \
+       control part was processed but whose data was discarded counts too. */                      \
+    X(DropTcpTrunc)   /* shorter than its header */                                                \
+    X(DropTcpBadHdr)  /* data offset below 5 or past the end, port 0 */                            \
+    X(DropTcpBadOpts) /* malformed options (wire/tcp.h) */                                         \
+    X(DropTcpBadCsum)                                                                              \
+    X(DropTcpBcast)          /* to a broadcast/multicast address (RFC 1122 §4.2.3.10) */          \
+    X(DropTcpNoSocket)       /* closed port: answered with RST (RFC 9293 §3.10.7.1) */            \
+    X(DropTcpListenRst)      /* RST to a listener: ignored */                                      \
+    X(DropTcpListenAck)      /* ACK to a listener (no valid cookie): answered with RST */          \
+    X(DropTcpListenNoSyn)    /* neither SYN, ACK nor RST to a listener */                          \
+    X(DropTcpListenOverflow) /* accept queue full */                                               \
+    X(DropTcpNoMem)          /* no TCB: the engine holds tcp_max_conns */                          \
+    X(DropTcpSynSentBadAck)  /* SYN-SENT: unacceptable ACK, answered with RST */                   \
+    X(DropTcpSynSentRst)     /* SYN-SENT: RST without an acceptable ACK */                         \
+    X(DropTcpSynSentNoSyn)   /* SYN-SENT: neither SYN nor RST */                                   \
+    X(DropTcpDupSyn)         /* SYN-RECEIVED: the peer's SYN again, SYN-ACK resent */              \
+    X(DropTcpSynRcvdBadAck)  /* SYN-RECEIVED: unacceptable ACK, answered with RST */               \
+    X(DropTcpSynRcvdSyn)     /* SYN-RECEIVED (passive): a new SYN: back to LISTEN */               \
+    X(DropTcpNoTs)           /* timestamps negotiated, segment without (RFC 7323 §3.2) */         \
+    X(DropTcpPaws)           /* PAWS (RFC 7323 §5) */                                             \
+    X(DropTcpOutOfWindow)    /* unacceptable sequence number: duplicate ACK sent */                \
+    X(DropTcpRstOutOfWindow) /* RST outside the window */                                          \
+    X(DropTcpRstChallenge)   /* RST in the window, not at RCV.NXT: challenge ACK (RFC 5961) */     \
+    X(DropTcpSynChallenge)   /* SYN in a synchronized state: challenge ACK (RFC 5961) */           \
+    X(DropTcpNoAck)          /* no ACK bit in a synchronized state */                              \
+    X(DropTcpAckInvalid)     /* ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 §5) */     \
+    X(DropTcpAfterClose)     /* data after the application closed: RST */                          \
+    X(DropTcpDataAfterFin)   /* data after the peer's FIN */                                       \
+    X(DropTcpOfo)            /* out-of-order queue refused the segment (memory bound) */           \
+    X(DropTcpTimeWait)       /* consumed in TIME-WAIT (retransmitted FIN, ACKed) */                \
+    X(DropTcpTimeWaitRst)    /* RST in TIME-WAIT: ignored (RFC 1337) */                            \
     /* Output */                                                                                   \
     X(DropNoBuf) /* pool empty when building a frame */                                            \
     X(DropNoRoute)                                                                                 \

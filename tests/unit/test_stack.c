@@ -424,7 +424,7 @@ static void test_icmp_rate_limit(void **state)
     assert_int_equal(fx_stat(f, "IcmpOutEchoReps"), 20);
 }
 
-static void test_tcp_gets_protocol_unreachable(void **state)
+static void test_tcp_closed_port_gets_rst(void **state)
 {
     struct fx *f = *state;
     uint8_t b[128];
@@ -433,16 +433,31 @@ static void test_tcp_gets_protocol_unreachable(void **state)
     fx_drain(f);
     fx_learn(f, FX_PEER, fx_mac_peer);
     size_t o = fx_eth(b, fx_mac_us, fx_mac_peer, 0x0800);
-    memset(b + o + 20, 0, 20);
+    uint8_t *t = b + o + 20;
+    memset(t, 0, 20);
+    put16(t, 40000);
+    put16(t + 2, 81);
+    put32(t + 4, 1000);
+    t[12] = 5 << 4;
+    t[13] = 0x02; /* SYN */
+    put16(t + 14, 1024);
+    uint8_t ph[12];
+    put32(ph, FX_PEER);
+    put32(ph + 4, FX_US);
+    ph[8] = 0;
+    ph[9] = 6;
+    put16(ph + 10, 20);
+    put16(t + 16, ref_csum(t, 20, (uint16_t)~ref_csum(ph, 12, 0)));
     fx_ip(b + o, FX_PEER, FX_US, 6, 20, 7, 0x4000);
     fx_inject(f, b, o + 40);
     fx_poll(f);
     assert_true(fx_collect(f) > 0);
-    const uint8_t *ic = ip_payload(f, 1, &plen);
-    assert_int_equal(ic[0], 3);
-    assert_int_equal(ic[1], 2);
-    assert_int_equal(fx_stat(f, "IpInUnknownProtos"), 1);
-    assert_int_equal(fx_stat(f, "DropIpNoTcp"), 1);
+    const uint8_t *r = ip_payload(f, 6, &plen);
+    assert_int_equal(plen, 20);
+    assert_int_equal(r[13], 0x14);           /* RST|ACK (RFC 9293 §3.10.7.1) */
+    assert_int_equal(get32(r + 8), 1001);    /* ACK = SEG.SEQ + SEG.LEN */
+    assert_int_equal(fx_stat(f, "IpInDelivers"), 1);
+    assert_int_equal(fx_stat(f, "DropTcpNoSocket"), 1);
 }
 
 /* ---- malformed frames: each bumps exactly its drop counter, sends nothing ---- */
@@ -873,7 +888,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp_sendto_fragments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_checksum_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_icmp_rate_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tcp_gets_protocol_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_closed_port_gets_rst, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_ring_full_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_dump_and_lookup, setup, teardown),
