@@ -25,6 +25,11 @@
  *   +128  flags (AXL_RING_F_NEED_WAKEUP: set by the consumer before it sleeps)
  *   +192  entries[size]  (size a power of two)
  *
+ * Split layout (axl_ring_*_attach_split): prod, cons, flags and the entries
+ * may instead live at any addresses, e.g. in different shared mappings so
+ * that each side maps what it only reads read-only (src/chan/). The handles
+ * then carry one pointer per field; the contract and ordering are the same.
+ *
  * A consumer in another, untrusted process may write any value into `cons`
  * (and a producer into `prod`): the peer-facing functions clamp what they read
  * so a hostile index can never make the other side read or write outside the
@@ -56,18 +61,23 @@ static inline size_t axl_ring_bytes(uint32_t size, uint32_t esize)
     return sizeof(struct axl_ring_shared) + (size_t)size * esize;
 }
 
-/* Private (per-process) handles. */
+/* Private (per-process) handles. `sh` is the contiguous shared part, or NULL
+ * for a split attachment; the field pointers are always valid. */
 struct axl_ring_prod {
     struct axl_ring_shared *sh;
     uint32_t mask, esize;
     uint32_t cached_prod; /* our own index, authoritative */
     uint32_t cached_cons; /* last seen consumer index */
+    _Atomic uint32_t *prod, *cons, *flags;
+    uint8_t *entries;
 };
 struct axl_ring_cons {
     struct axl_ring_shared *sh;
     uint32_t mask, esize;
     uint32_t cached_cons; /* our own index, authoritative */
     uint32_t cached_prod; /* last seen producer index */
+    _Atomic uint32_t *prod, *cons, *flags;
+    uint8_t *entries;
 };
 
 /* Zero a fresh shared ring (creator only). */
@@ -78,24 +88,51 @@ static inline void axl_ring_shared_init(struct axl_ring_shared *sh)
     atomic_store_explicit(&sh->flags, 0, memory_order_relaxed);
 }
 
+/* Attach with each shared field at its own address (split layout). The
+ * consumer's `entries` may be a read-only mapping: it is only read through
+ * axl_ring_cons__entry. */
+static inline void axl_ring_prod_attach_split(struct axl_ring_prod *r, _Atomic uint32_t *prod,
+                                              _Atomic uint32_t *cons, _Atomic uint32_t *flags,
+                                              uint8_t *entries, uint32_t size, uint32_t esize)
+{
+    r->sh = NULL;
+    r->prod = prod;
+    r->cons = cons;
+    r->flags = flags;
+    r->entries = entries;
+    r->mask = size - 1;
+    r->esize = esize;
+    r->cached_prod = atomic_load_explicit(prod, memory_order_relaxed);
+    r->cached_cons = atomic_load_explicit(cons, memory_order_acquire);
+}
+
+static inline void axl_ring_cons_attach_split(struct axl_ring_cons *r, _Atomic uint32_t *prod,
+                                              _Atomic uint32_t *cons, _Atomic uint32_t *flags,
+                                              uint8_t *entries, uint32_t size, uint32_t esize)
+{
+    r->sh = NULL;
+    r->prod = prod;
+    r->cons = cons;
+    r->flags = flags;
+    r->entries = entries;
+    r->mask = size - 1;
+    r->esize = esize;
+    r->cached_cons = atomic_load_explicit(cons, memory_order_relaxed);
+    r->cached_prod = atomic_load_explicit(prod, memory_order_acquire);
+}
+
 static inline void axl_ring_prod_attach(struct axl_ring_prod *r, struct axl_ring_shared *sh,
                                         uint32_t size, uint32_t esize)
 {
+    axl_ring_prod_attach_split(r, &sh->prod, &sh->cons, &sh->flags, sh->entries, size, esize);
     r->sh = sh;
-    r->mask = size - 1;
-    r->esize = esize;
-    r->cached_prod = atomic_load_explicit(&sh->prod, memory_order_relaxed);
-    r->cached_cons = atomic_load_explicit(&sh->cons, memory_order_acquire);
 }
 
 static inline void axl_ring_cons_attach(struct axl_ring_cons *r, struct axl_ring_shared *sh,
                                         uint32_t size, uint32_t esize)
 {
+    axl_ring_cons_attach_split(r, &sh->prod, &sh->cons, &sh->flags, sh->entries, size, esize);
     r->sh = sh;
-    r->mask = size - 1;
-    r->esize = esize;
-    r->cached_cons = atomic_load_explicit(&sh->cons, memory_order_relaxed);
-    r->cached_prod = atomic_load_explicit(&sh->prod, memory_order_acquire);
 }
 
 static inline void *axl_ring_entry(struct axl_ring_shared *sh, uint32_t mask, uint32_t esize,
@@ -105,11 +142,11 @@ static inline void *axl_ring_entry(struct axl_ring_shared *sh, uint32_t mask, ui
 }
 static inline void *axl_ring_prod__entry(struct axl_ring_prod *r, uint32_t idx)
 {
-    return axl_ring_entry(r->sh, r->mask, r->esize, idx);
+    return r->entries + (size_t)(idx & r->mask) * r->esize;
 }
 static inline const void *axl_ring_cons__entry(struct axl_ring_cons *r, uint32_t idx)
 {
-    return axl_ring_entry(r->sh, r->mask, r->esize, idx);
+    return r->entries + (size_t)(idx & r->mask) * r->esize;
 }
 
 /* Free slots as the producer sees them. A consumer index that claims more was
@@ -120,7 +157,7 @@ static inline uint32_t axl_ring_prod__free(struct axl_ring_prod *r, uint32_t wan
     uint32_t used = r->cached_prod - r->cached_cons;
     if (used <= size && size - used >= want)
         return size - used;
-    r->cached_cons = atomic_load_explicit(&r->sh->cons, memory_order_acquire); /* (C) */
+    r->cached_cons = atomic_load_explicit(r->cons, memory_order_acquire); /* (C) */
     used = r->cached_prod - r->cached_cons;
     return used <= size ? size - used : 0;
 }
@@ -157,7 +194,7 @@ static inline void axl_ring_prod__cancel(struct axl_ring_prod *r, uint32_t n)
 static inline void axl_ring_prod__submit(struct axl_ring_prod *r, uint32_t n)
 {
     (void)n; /* cached_prod already advanced by reserve */
-    atomic_store_explicit(&r->sh->prod, r->cached_prod, memory_order_release); /* (B) */
+    atomic_store_explicit(r->prod, r->cached_prod, memory_order_release); /* (B) */
 }
 
 /* Entries ready for the consumer; a producer index that claims more than
@@ -167,7 +204,7 @@ static inline uint32_t axl_ring_cons__avail(struct axl_ring_cons *r, uint32_t wa
     uint32_t avail = r->cached_prod - r->cached_cons;
     if (avail >= want && avail <= r->mask + 1)
         return avail;
-    r->cached_prod = atomic_load_explicit(&r->sh->prod, memory_order_acquire); /* (A) */
+    r->cached_prod = atomic_load_explicit(r->prod, memory_order_acquire); /* (A) */
     avail = r->cached_prod - r->cached_cons;
     return avail <= r->mask + 1 ? avail : 0;
 }
@@ -186,7 +223,7 @@ static inline uint32_t axl_ring_cons__peek(struct axl_ring_cons *r, uint32_t n, 
 static inline void axl_ring_cons__release(struct axl_ring_cons *r, uint32_t n)
 {
     r->cached_cons += n;
-    atomic_store_explicit(&r->sh->cons, r->cached_cons, memory_order_release); /* (D) */
+    atomic_store_explicit(r->cons, r->cached_cons, memory_order_release); /* (D) */
 }
 
 /*
@@ -199,18 +236,18 @@ static inline void axl_ring_cons__release(struct axl_ring_cons *r, uint32_t n)
  */
 static inline int axl_ring_cons__prepare_sleep(struct axl_ring_cons *r)
 {
-    atomic_store_explicit(&r->sh->flags, AXL_RING_F_NEED_WAKEUP, memory_order_relaxed);
+    atomic_store_explicit(r->flags, AXL_RING_F_NEED_WAKEUP, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     return axl_ring_cons__avail(r, 1) == 0; /* 1: safe to sleep; 0: work arrived */
 }
 static inline void axl_ring_cons__wake_done(struct axl_ring_cons *r)
 {
-    atomic_store_explicit(&r->sh->flags, 0, memory_order_relaxed);
+    atomic_store_explicit(r->flags, 0, memory_order_relaxed);
 }
 static inline int axl_ring_prod__needs_wakeup(struct axl_ring_prod *r)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    return atomic_load_explicit(&r->sh->flags, memory_order_relaxed) & AXL_RING_F_NEED_WAKEUP;
+    return atomic_load_explicit(r->flags, memory_order_relaxed) & AXL_RING_F_NEED_WAKEUP;
 }
 
 #endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * doorbell.c - the futex calls behind the channel doorbells (the protocol
+ * around them is in stk.c / app.c and docs/API.md "Sleeping").
+ *
+ * A doorbell is the peer's activity word: the sleeper waits on the word its
+ * peer bumps, with the value it last acted on, so a bump between its last
+ * check and the wait makes FUTEX_WAIT return at once (no lost wake-up). The
+ * words live in MAP_SHARED memfd mappings of different processes, so the
+ * futexes are shared ones (no FUTEX_PRIVATE_FLAG); waiting and waking work on
+ * a read-only mapping (the kernel keys a shared futex by inode and offset).
+ *
+ * Called by: stk.c, app.c.
+ */
+#include "chan/doorbell.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+int axl_futex_wait(const _Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000ull),
+                          .tv_nsec = (long)(timeout_ns % 1000000000ull)};
+    long r =
+        syscall(SYS_futex, (const void *)word, FUTEX_WAIT, val, timeout_ns ? &ts : NULL, NULL, 0);
+    if (r == 0) return 1;
+    if (errno == ETIMEDOUT) return 0;
+    if (errno == EAGAIN || errno == EINTR) return 1; /* the word moved / a signal: look again */
+    return -errno;
+}
+
+int axl_futex_wake(const _Atomic uint32_t *word)
+{
+    long r = syscall(SYS_futex, (const void *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    return r < 0 ? -errno : (int)r;
+}
+
+int axl_futex_waitv(const _Atomic uint32_t *const *words, const uint32_t *vals, unsigned n,
+                    uint64_t timeout_ns)
+{
+    struct futex_waitv w[FUTEX_WAITV_MAX];
+    struct timespec abs;
+    if (n == 0 || n > FUTEX_WAITV_MAX) return AXL_EINVAL;
+    for (unsigned i = 0; i < n; i++) {
+        w[i].val = vals[i];
+        w[i].uaddr = (uint64_t)(uintptr_t)words[i];
+        w[i].flags = FUTEX_32; /* shared: no FUTEX_PRIVATE_FLAG */
+        w[i].__reserved = 0;
+    }
+    if (timeout_ns) {
+        clock_gettime(CLOCK_MONOTONIC, &abs);
+        uint64_t ns = (uint64_t)abs.tv_nsec + timeout_ns % 1000000000ull;
+        abs.tv_sec += (time_t)(timeout_ns / 1000000000ull + ns / 1000000000ull);
+        abs.tv_nsec = (long)(ns % 1000000000ull);
+    }
+    long r = syscall(SYS_futex_waitv, w, n, 0, timeout_ns ? &abs : NULL, CLOCK_MONOTONIC);
+    if (r >= 0) return (int)r;
+    return -errno;
+}
