@@ -43,7 +43,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/axl_xdp_obj.o
 LIB       := $(B)/lib/libaxl.a
 
 # --- binaries: name:dir ------------------------------------------------------
-BINS := axl-stackd:src/stackd axl-ping:tools/axl-ping axl-nc:tools/axl-nc
+BINS := axl-stackd:src/stackd axl-ping:tools/axl-ping axl-nc:tools/axl-nc axlctl:tools/axlctl
 BIN_TARGETS := $(foreach b,$(BINS),$(B)/bin/$(word 1,$(subst :, ,$(b))))
 define bin_rule
 $(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(2)/*.c)) $(LIB)

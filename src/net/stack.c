@@ -10,7 +10,7 @@
  * No system call and no allocation per packet: buffers come from the pool,
  * frames leave in batches, the port decides when to kick the kernel.
  *
- * Sleep policy (axl_stack_run): poll while there is work; after
+ * Sleep policy (axl_stack_run, axl_stack_run_tick): poll while there is work; after
  * AXL_IDLE_SPINS empty iterations spanning at least AXL_IDLE_NS, ask the port
  * (prepare_sleep) and sleep in poll(2) on its fd until RX work or the next
  * timer (capped at AXL_SLEEP_MAX_MS so a stop flag set without a signal is
@@ -156,24 +156,39 @@ static void stack_sleep(struct axl_stack *s, uint64_t now)
     if (p->ops->wake_done) p->ops->wake_done(p);
 }
 
-int axl_stack_run(struct axl_stack *s, volatile sig_atomic_t *stop)
+int axl_stack_run_tick(struct axl_stack *s, volatile sig_atomic_t *stop,
+                       const struct axl_stack_tick *tick)
 {
     uint32_t idle = 0;
-    uint64_t idle_since = 0;
+    uint64_t idle_since = 0, last_tick = 0;
 
-    if (!s || !stop) return AXL_EINVAL;
+    if (!s || !stop || (tick && !tick->fn)) return AXL_EINVAL;
     while (!*stop) {
         uint64_t now = axl_clock_ns();
+        if (tick && now - last_tick >= tick->period_ns) {
+            last_tick = now;
+            tick->fn(tick->arg, now, AXL_TICK_PERIOD);
+        }
         if (axl_stack_poll(s, now)) {
             idle = 0;
             continue;
         }
         if (idle++ == 0) idle_since = now;
         if (idle < AXL_IDLE_SPINS || now - idle_since < AXL_IDLE_NS) continue;
+        if (tick) tick->fn(tick->arg, now, AXL_TICK_SLEEP);
         stack_sleep(s, now);
+        if (tick) {
+            last_tick = axl_clock_ns();
+            tick->fn(tick->arg, last_tick, AXL_TICK_WAKE);
+        }
         idle = 0;
     }
     return 0;
+}
+
+int axl_stack_run(struct axl_stack *s, volatile sig_atomic_t *stop)
+{
+    return axl_stack_run_tick(s, stop, NULL);
 }
 
 /* --- datagram chains -------------------------------------------------------------- */
@@ -250,6 +265,14 @@ int64_t axl_stack_stat(const struct axl_stack *s, const char *name)
 {
     int id = name ? axl_stat_id(name) : -1;
     return id < 0 ? -1 : (int64_t)s->stats.v[id];
+}
+
+uint32_t axl_stack_stats_copy(const struct axl_stack *s, uint64_t *dst, uint32_t n)
+{
+    if (!s || !dst) return 0;
+    n = AXL_MIN(n, (uint32_t)AXL_STAT__COUNT);
+    memcpy(dst, s->stats.v, (size_t)n * sizeof(*dst));
+    return n;
 }
 
 /* --- life cycle ------------------------------------------------------------------- */

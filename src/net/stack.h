@@ -62,11 +62,33 @@ uint32_t axl_stack_poll(struct axl_stack *s, uint64_t now_ns);
  * busy, sleeps when idle (~0% CPU). Returns 0 or negative AXL_E*. */
 int axl_stack_run(struct axl_stack *s, volatile sig_atomic_t *stop);
 
+/* axl_stack_run with a callback for the process that runs the engine (a
+ * replica's heartbeat and counter export, src/stackd/replica.c): the loop
+ * itself, never a signal handler, calls fn(arg, now, event) with
+ *   AXL_TICK_PERIOD  at least every period_ns while the engine is busy,
+ *   AXL_TICK_SLEEP   right before it sleeps,
+ *   AXL_TICK_WAKE    right after it wakes.
+ * So a loop that is stuck stops calling it, and an idle one still calls it at
+ * least every AXL_SLEEP_MAX_MS (100 ms). Cost when busy: one compare per
+ * iteration. tick == NULL is axl_stack_run. */
+enum axl_tick_event { AXL_TICK_PERIOD, AXL_TICK_SLEEP, AXL_TICK_WAKE };
+struct axl_stack_tick {
+    void (*fn)(void *arg, uint64_t now_ns, enum axl_tick_event ev);
+    void *arg;
+    uint64_t period_ns;
+};
+int axl_stack_run_tick(struct axl_stack *s, volatile sig_atomic_t *stop,
+                       const struct axl_stack_tick *tick);
+
 /* Counters as "Name value" lines (nstat-like names, then drops by reason, then
  * the port's counters), each line prefixed with `prefix`. */
 void axl_stack_stats_dump(const struct axl_stack *s, FILE *out, const char *prefix);
 /* Look one counter up by name; -1 if unknown. */
 int64_t axl_stack_stat(const struct axl_stack *s, const char *name);
+/* Copy up to n counters, in net/stats.h order (AXL_STATS_LIST; names from
+ * axl_stat_name()), into dst. Returns how many were copied (at most
+ * AXL_STAT__COUNT). No name lookups: cheap enough to export every few ms. */
+uint32_t axl_stack_stats_copy(const struct axl_stack *s, uint64_t *dst, uint32_t n);
 
 /* ---- UDP (internal API; the socket layer of a later issue builds on it) ----
  * A bound socket receives datagrams into a bounded queue (recvfrom) or, if a

@@ -358,3 +358,21 @@ void axl_port_stats_dump(const struct axl_port *p, FILE *out, const char *prefix
         fprintf(out, "%s%s%s %llu\n", prefix, sep, port_counters[i].name, (unsigned long long)v);
     }
 }
+
+unsigned axl_port_stat_count(void)
+{
+    return (unsigned)AXL_ARRAY_SIZE(port_counters);
+}
+
+const char *axl_port_stat_name(unsigned i)
+{
+    return i < AXL_ARRAY_SIZE(port_counters) ? port_counters[i].name : NULL;
+}
+
+uint64_t axl_port_stat_value(const struct axl_port *p, unsigned i)
+{
+    uint64_t v = 0;
+    if (p && i < AXL_ARRAY_SIZE(port_counters))
+        memcpy(&v, (const char *)&p->stats + port_counters[i].off, sizeof(v));
+    return v;
+}

@@ -186,5 +186,11 @@ static inline int axl_port_fd(struct axl_port *p) { return p->ops->fd ? p->ops->
 
 /* Print the port's counters as "name value" lines with a prefix. */
 void axl_port_stats_dump(const struct axl_port *p, FILE *out, const char *prefix);
+/* The same counters by index (the order the dump prints them), for exporting
+ * them without text (the replica's status page, src/stackd/status.h):
+ * axl_port_stat_count() of them; the name is NULL and the value 0 past the end. */
+unsigned axl_port_stat_count(void);
+const char *axl_port_stat_name(unsigned i);
+uint64_t axl_port_stat_value(const struct axl_port *p, unsigned i);
 
 #endif

@@ -88,10 +88,12 @@ struct tap_params {
 };
 
 /* Devices this process created persistent in dev_setup (set-up state, never
- * touched on the packet path): a queue this same process opens on one of them
- * clears the persistence when it closes, so the device goes away with the
- * last queue fd even after its kernel side moved to another namespace, where
- * dev_teardown can no longer find it by name. */
+ * touched on the packet path): a queue this same process, or a child it forked
+ * (axl-stackd's replicas), opens on one of them clears the persistence when it
+ * closes, so the device goes away with the last queue fd even after its kernel
+ * side moved to another namespace, where dev_teardown can no longer find it by
+ * name. A replica killed by a signal never runs close: the device stays
+ * persistent, and its restarted replica attaches again. */
 #define TAP_CREATED_MAX 16
 static struct {
     char name[IFNAMSIZ];
@@ -101,7 +103,9 @@ static struct {
 static int tap_created_here(const char *name)
 {
     for (unsigned i = 0; i < TAP_CREATED_MAX; i++)
-        if (tap_created[i].pid == getpid() && strcmp(tap_created[i].name, name) == 0) return 1;
+        if ((tap_created[i].pid == getpid() || tap_created[i].pid == getppid()) &&
+            strcmp(tap_created[i].name, name) == 0)
+            return 1;
     return 0;
 }
 

@@ -27,6 +27,9 @@ IF_C=axc$TAG
 ADDR_S=198.18.0.2
 ADDR_C=198.18.0.1
 TMPD=$(mktemp -d /tmp/axl-it.XXXXXX)
+# Every axl-stackd and axlctl of this test uses a control socket of its own
+# (never the system default /run/axl/stackd.sock), so tests run side by side.
+export AXL_STACK=$TMPD/stackd.sock
 PIDS=()
 NFAIL=0
 
@@ -166,4 +169,112 @@ basic_suite() {
              bash -c "sleep 0.5; ! ip netns exec $NS_C ip link show $IF_S >/dev/null 2>&1" ;;
   esac
   [ $NFAIL -eq 0 ] || show_logs
+}
+
+# ---- axl-stackd's supervisor and axlctl (tests/integration/stackd_*.sh, axlctl_*.sh)
+
+axlctl() { "$AXL_BIN/axlctl" "$@"; }
+
+# ctl_raw COMMAND...: one request in the raw control protocol (ctl_proto.h);
+# prints the answer ("ok"/"err ...", body lines, "."). Cheap enough to poll.
+ctl_raw() { printf 'AXL1 %s\n' "$*" | socat -t 5 - "UNIX-CONNECT:$AXL_STACK" 2>/dev/null; }
+
+# replica_field N FIELD: one field of replica N ("-" when unknown, empty when
+# the stack does not answer).
+replica_field() {
+  ctl_raw replicas | awk -v n="$1" -v f="$2" '
+    { split("", kv); for (i = 1; i <= NF; i++) { k = index($i, "="); if (k) kv[substr($i, 1, k - 1)] = substr($i, k + 1) } }
+    ("replica" in kv) && kv["replica"] == n { print kv[f]; exit }'
+}
+
+# replica_stat N COUNTER: counter of replica N ("total" for the sum), or -1.
+replica_stat() {
+  ctl_raw stats | awk -v n="$1" -v c="$2" '
+    $1 == "replicas" { for (i = 2; i <= NF; i++) col[$i] = i; next }
+    $1 == c { v = (n == "total") ? $NF : ((n in col) ? $col[n] : -1); print v; found = 1; exit }
+    END { if (!found) print -1 }'
+}
+
+# wait_replica N RESTARTS [SECONDS]: until replica N is running with at least
+# RESTARTS restarts; prints the seconds waited. Returns 1 on time-out.
+wait_replica() {
+  local n=$1 want=$2 secs=${3:-10} t0
+  t0=$(date +%s.%N)
+  while awk -v a="$t0" -v b="$(date +%s.%N)" -v s="$secs" 'BEGIN { exit !(b - a < s) }'; do
+    if ctl_raw replicas | awk -v n="$n" -v w="$want" '
+        { split("", kv); for (i = 1; i <= NF; i++) { k = index($i, "="); if (k) kv[substr($i, 1, k - 1)] = substr($i, k + 1) } }
+        ("replica" in kv) && kv["replica"] == n { ok = kv["state"] == "running" && kv["restarts"] + 0 >= w + 0; exit }
+        END { exit !ok }'; then
+      awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", b - a }'
+      return 0
+    fi
+    sleep 0.01
+  done
+  return 1
+}
+
+# steer_queues NQ: the client side transmits from CPU c on veth queue c (XPS),
+# which the stack receives on its queue c: a client process run with
+# `taskset -c c` talks to replica c (c < NQ <= number of CPUs).
+steer_queues() {
+  local nq=$1 q
+  for ((q = 0; q < nq; q++)); do
+    in_c sh -c "printf '%x' $((1 << q)) > /sys/class/net/$IF_C/queues/tx-$q/xps_cpus" || return 1
+  done
+}
+
+# udp_load CPU SECONDS RATE OUT: from CPU (client side), 8 UDP flows to the
+# echo port 7 at RATE datagrams/s in all for SECONDS; writes
+# "sent received last_echo_age_s" to OUT (age: end of the run - last echo).
+udp_load() {
+  in_c taskset -c "$1" python3 -c '
+import select, socket, sys, time
+dst, dur, rate, out = (sys.argv[1], 7), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
+for s in socks:
+    s.setblocking(False)
+sent = got = i = 0
+last = 0.0
+t0 = time.monotonic()
+nxt = t0
+while True:
+    now = time.monotonic()
+    if now - t0 >= dur:
+        break
+    if now >= nxt:
+        try:
+            socks[i % 8].sendto(b"axolotl-%08d" % i, dst)
+            sent += 1
+        except OSError:
+            pass
+        i += 1
+        nxt += 1.0 / rate
+    r, _, _ = select.select(socks, [], [], max(0.0, nxt - time.monotonic()))
+    for s in r:
+        while True:
+            try:
+                s.recv(2048)
+            except BlockingIOError:
+                break
+            got += 1
+            last = time.monotonic()
+end = time.monotonic()
+open(out, "w").write("%d %d %.3f\n" % (sent, got, end - last if last else dur))
+' "$ADDR_S" "$2" "$3" "$4"
+}
+
+# ping_gaps FILE: for `ping -D` output, prints "replies lost max_gap_ms"
+# (lost: icmp_seq numbers missing between the first and the last reply).
+ping_gaps() {
+  python3 -c '
+import re, sys
+ts, seqs = [], []
+for line in open(sys.argv[1]):
+    m = re.match(r"\[(\d+\.\d+)\].*icmp_seq=(\d+)", line)
+    if m:
+        ts.append(float(m.group(1)))
+        seqs.append(int(m.group(2)))
+gap = max((b - a for a, b in zip(ts, ts[1:])), default=0.0)
+lost = (seqs[-1] - seqs[0] + 1 - len(set(seqs))) if seqs else 0
+print(len(ts), lost, "%.1f" % (gap * 1000))' "$1"
 }

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl.c - the supervisor's control socket: a Unix stream socket speaking the
+ * line protocol of ctl_proto.h (ping, replicas, stats, kill-replica).
+ *
+ * Ownership of the path: PATH.lock is flock()ed for the supervisor's whole
+ * life, so "another live axl-stackd owns PATH" is a lock that cannot be taken
+ * (the kernel drops it when that process dies, however it dies). With the
+ * lock held, a socket file left at PATH is stale (its owner is gone) and is
+ * replaced. The socket is created with mode 0600 (umask 077 around bind),
+ * its directory (mode 0755) when missing; both files go at exit.
+ *
+ * Clients are served from the supervisor's single-threaded epoll loop with
+ * non-blocking I/O: requests are read up to a newline (at most
+ * AXL_CTL_LINE_MAX bytes), answered into a per-client output buffer, and the
+ * buffer is written as the socket accepts it (EPOLLOUT while some is left).
+ * At most AXL_CTL_MAX_CLIENTS at once; a client over the limit is told so and
+ * closed; one whose unread output grows past AXL_CTL_OUT_MAX is dropped.
+ *
+ * Call chain: supervisor.c loop -> ctl_event -> accept | client_read ->
+ *   handle_line -> cmd_* -> sup_view / sup_counters / sup_kill (supervisor.c)
+ *   -> client_flush.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "stackd/stackd.h"
+
+/** AXL_CTL_OUT_MAX: unread response bytes a client may hold us to. */
+#define AXL_CTL_OUT_MAX (8u << 20)
+
+struct ctl_client {
+    int fd; /* -1: free slot */
+    uint32_t inlen;
+    char in[AXL_CTL_LINE_MAX];
+    int discard; /* the current line is over-long: skip to its newline */
+    int eof;     /* the client has finished sending: close once answered */
+    char *out;
+    size_t outlen, outoff, outcap;
+    int oom; /* an append failed: drop the client */
+};
+
+/* ---- output buffer --------------------------------------------------------- */
+
+static void out_vadd(struct ctl_client *cl, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || cl->oom) return;
+    size_t need = cl->outlen + (size_t)n + 1;
+    if (need > AXL_CTL_OUT_MAX) {
+        cl->oom = 1;
+        return;
+    }
+    if (need > cl->outcap) {
+        size_t cap = cl->outcap ? cl->outcap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(cl->out, cap);
+        if (!p) {
+            cl->oom = 1;
+            return;
+        }
+        cl->out = p;
+        cl->outcap = cap;
+    }
+    vsnprintf(cl->out + cl->outlen, (size_t)n + 1, fmt, ap);
+    cl->outlen += (size_t)n;
+}
+
+static void AXL_PRINTF(2, 3) out_add(struct ctl_client *cl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    out_vadd(cl, fmt, ap);
+    va_end(ap);
+}
+
+static void AXL_PRINTF(3, 4)
+    reply_err(struct ctl_client *cl, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    out_add(cl, "err %s ", code);
+    va_start(ap, fmt);
+    out_vadd(cl, fmt, ap);
+    va_end(ap);
+    out_add(cl, "\n" AXL_CTL_END "\n");
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+static void fmt_ms(char *b, size_t n, double ms)
+{
+    if (ms < 0)
+        snprintf(b, n, "-");
+    else
+        snprintf(b, n, "%.3f", ms);
+}
+static void fmt_i64(char *b, size_t n, int64_t v)
+{
+    if (v < 0)
+        snprintf(b, n, "-");
+    else
+        snprintf(b, n, "%lld", (long long)v);
+}
+
+static void cmd_ping(struct ctl_client *cl, struct sup *S)
+{
+    pid_t pid;
+    int64_t up;
+    uint32_t running, failed;
+    const char *port;
+    char addr[32];
+    sup_summary(S, &pid, &up, &running, &failed, &port, addr, sizeof(addr));
+    out_add(cl,
+            "ok\npid=%d proto=%d uptime_ms=%lld replicas=%u running=%u failed=%u port=%s "
+            "addr=%s\n" AXL_CTL_END "\n",
+            (int)pid, AXL_CTL_VERSION, (long long)up, sup_nreplicas(S), running, failed, port,
+            addr);
+}
+
+static void cmd_replicas(struct ctl_client *cl, struct sup *S)
+{
+    out_add(cl, "ok\n");
+    for (uint32_t i = 0; i < sup_nreplicas(S); i++) {
+        struct replica_view v;
+        char up[24], rs[24], dn[24], hb[24], pid[16], cpu[16];
+        sup_view(S, i, &v);
+        fmt_i64(up, sizeof(up), v.uptime_ms);
+        fmt_ms(rs, sizeof(rs), v.restart_ms);
+        fmt_ms(dn, sizeof(dn), v.down_ms);
+        fmt_i64(hb, sizeof(hb), v.hb_age_ms);
+        fmt_i64(pid, sizeof(pid), v.pid > 0 ? v.pid : -1);
+        fmt_i64(cpu, sizeof(cpu), v.cpu);
+        out_add(cl,
+                "replica=%u pid=%s queue=%u cpu=%s state=%s gen=%u uptime_ms=%s restarts=%u "
+                "last_exit=%s restart_ms=%s down_ms=%s hb_age_ms=%s heartbeat=%llu\n",
+                v.idx, pid, v.queue, cpu, v.state, v.gen, up, v.restarts, v.last_exit, rs, dn, hb,
+                (unsigned long long)v.heartbeat);
+    }
+    out_add(cl, AXL_CTL_END "\n");
+}
+
+static void cmd_stats(struct ctl_client *cl, struct sup *S)
+{
+    uint32_t nr = sup_nreplicas(S), nc = axl_rstat_ncounters();
+    uint64_t *v = calloc((size_t)nr * nc, sizeof(*v));
+    if (!v) {
+        reply_err(cl, "ENOMEM", "out of memory");
+        return;
+    }
+    for (uint32_t r = 0; r < nr; r++)
+        sup_counters(S, r, v + (size_t)r * nc, nc);
+    out_add(cl, "ok\nreplicas");
+    for (uint32_t r = 0; r < nr; r++)
+        out_add(cl, " %u", r);
+    out_add(cl, "\n");
+    for (uint32_t c = 0; c < nc; c++) {
+        const char *name = axl_rstat_name(c);
+        uint64_t total = 0;
+        if (!name) continue;
+        out_add(cl, "%s", name);
+        for (uint32_t r = 0; r < nr; r++) {
+            uint64_t x = v[(size_t)r * nc + c];
+            total += x;
+            out_add(cl, " %llu", (unsigned long long)x);
+        }
+        out_add(cl, " %llu\n", (unsigned long long)total);
+    }
+    out_add(cl, AXL_CTL_END "\n");
+    free(v);
+}
+
+static const struct {
+    const char *name;
+    int sig;
+} kill_sigs[] = {
+    {"KILL", SIGKILL}, {"SEGV", SIGSEGV}, {"ABRT", SIGABRT}, {"TERM", SIGTERM}, {"STOP", SIGSTOP},
+};
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+') return -1;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > 0xffffffffUL) return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static void cmd_kill(struct ctl_client *cl, struct sup *S, int argc, char **argv)
+{
+    uint32_t idx;
+    int sig = SIGKILL;
+    const char *signame = "KILL";
+
+    if (argc < 2 || argc > 3 || parse_u32(argv[1], &idx) < 0) {
+        reply_err(cl, "EINVAL", "usage: kill-replica N [KILL|SEGV|ABRT|TERM|STOP]");
+        return;
+    }
+    if (argc == 3) {
+        const char *a = argv[2];
+        if (!strncmp(a, "SIG", 3)) a += 3;
+        sig = 0;
+        for (size_t i = 0; i < sizeof(kill_sigs) / sizeof(kill_sigs[0]); i++)
+            if (!strcmp(a, kill_sigs[i].name)) {
+                sig = kill_sigs[i].sig;
+                signame = kill_sigs[i].name;
+            }
+        if (!sig) {
+            reply_err(cl, "EINVAL", "signal '%s' not offered (KILL, SEGV, ABRT, TERM, STOP)",
+                      argv[2]);
+            return;
+        }
+    }
+    if (idx >= sup_nreplicas(S)) {
+        reply_err(cl, "ENOENT", "no replica %u (replicas 0..%u)", idx, sup_nreplicas(S) - 1);
+        return;
+    }
+    struct replica_view v;
+    sup_view(S, idx, &v);
+    int rc = sup_kill(S, idx, sig);
+    if (rc < 0) {
+        reply_err(cl, "ESRCH", "replica %u is not running (state %s)", idx, v.state);
+        return;
+    }
+    out_add(cl, "ok\nreplica=%u pid=%d signal=%s\n" AXL_CTL_END "\n", idx, (int)v.pid, signame);
+}
+
+/* Split a request line into at most 8 space-separated tokens. */
+static int tokenize(char *line, char **argv, int max)
+{
+    int n = 0;
+    for (char *p = strtok(line, " \t"); p; p = strtok(NULL, " \t")) {
+        if (n == max) return -1;
+        argv[n++] = p;
+    }
+    return n;
+}
+
+static void handle_line(struct ctl_client *cl, struct sup *S, char *line)
+{
+    char *argv[8];
+    size_t len = strlen(line);
+    if (len && line[len - 1] == '\r') line[len - 1] = '\0'; /* typed through a terminal */
+    int argc = tokenize(line, argv, 8);
+    if (argc <= 0) {
+        if (argc < 0) reply_err(cl, "EINVAL", "too many arguments");
+        return; /* empty line: nothing to answer */
+    }
+    if (strcmp(argv[0], AXL_CTL_PROTO) != 0) {
+        reply_err(cl, "EPROTO", "expected '%s <command>' (this axl-stackd speaks %s)",
+                  AXL_CTL_PROTO, AXL_CTL_PROTO);
+        return;
+    }
+    if (argc < 2) {
+        reply_err(cl, "EINVAL", "missing command (ping, replicas, stats, kill-replica)");
+        return;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "ping") && argc == 2)
+        cmd_ping(cl, S);
+    else if (!strcmp(cmd, "replicas") && argc == 2)
+        cmd_replicas(cl, S);
+    else if (!strcmp(cmd, "stats") && argc == 2)
+        cmd_stats(cl, S);
+    else if (!strcmp(cmd, "kill-replica"))
+        cmd_kill(cl, S, argc - 1, argv + 1);
+    else if (!strcmp(cmd, "ping") || !strcmp(cmd, "replicas") || !strcmp(cmd, "stats"))
+        reply_err(cl, "EINVAL", "%s takes no arguments", cmd);
+    else
+        reply_err(cl, "ENOENT", "unknown command '%.64s' (ping, replicas, stats, kill-replica)",
+                  cmd);
+}
+
+/* ---- clients --------------------------------------------------------------------- */
+
+static void client_drop(struct ctl *c, struct ctl_client *cl)
+{
+    if (cl->fd >= 0) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+        close(cl->fd);
+    }
+    free(cl->out);
+    memset(cl, 0, sizeof(*cl));
+    cl->fd = -1;
+}
+
+/* Write what the socket takes; EPOLLOUT while output remains. 0 or -1 (dropped). */
+static int client_flush(struct ctl *c, struct ctl_client *cl, uint64_t tag)
+{
+    if (cl->oom) {
+        axl_warn("ctl", "client dropped: its response exceeded %u bytes or memory",
+                 AXL_CTL_OUT_MAX);
+        client_drop(c, cl);
+        return -1;
+    }
+    while (cl->outoff < cl->outlen) {
+        ssize_t n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff, MSG_NOSIGNAL);
+        if (n > 0) {
+            cl->outoff += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        client_drop(c, cl); /* peer gone */
+        return -1;
+    }
+    if (cl->outoff == cl->outlen) cl->outoff = cl->outlen = 0;
+    if (cl->eof && !cl->outlen) {
+        client_drop(c, cl); /* answered everything it asked */
+        return -1;
+    }
+    struct epoll_event ev = {.events = (cl->eof ? 0u : EPOLLIN) | (cl->outlen ? EPOLLOUT : 0u),
+                             .data.u64 = tag};
+    epoll_ctl(c->epfd, EPOLL_CTL_MOD, cl->fd, &ev);
+    return 0;
+}
+
+static void client_read(struct ctl *c, struct ctl_client *cl, struct sup *S, uint64_t tag)
+{
+    for (;;) {
+        char buf[4096];
+        ssize_t n = recv(cl->fd, buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n == 0) { /* EOF: answer what it asked, then close */
+            cl->eof = 1;
+            break;
+        }
+        if (n < 0) {
+            client_drop(c, cl);
+            return;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            char ch = buf[i];
+            if (ch == '\n') {
+                if (cl->discard)
+                    reply_err(cl, "E2BIG", "request longer than %d bytes", AXL_CTL_LINE_MAX);
+                else {
+                    cl->in[cl->inlen] = '\0';
+                    handle_line(cl, S, cl->in);
+                }
+                cl->inlen = 0;
+                cl->discard = 0;
+            } else if (ch == '\0') {
+                cl->discard = 1; /* no NUL bytes in a text request */
+            } else if (!cl->discard) {
+                if (cl->inlen + 1 >= AXL_CTL_LINE_MAX)
+                    cl->discard = 1;
+                else
+                    cl->in[cl->inlen++] = ch;
+            }
+        }
+        if (cl->outlen > AXL_CTL_OUT_MAX / 2) break; /* let it read before asking more */
+    }
+    client_flush(c, cl, tag);
+}
+
+static void do_accept(struct ctl *c)
+{
+    for (;;) {
+        int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                axl_warn("ctl", "accept: %s", strerror(errno));
+            return;
+        }
+        uint32_t i;
+        for (i = 0; i < AXL_CTL_MAX_CLIENTS; i++)
+            if (c->clients[i].fd < 0) break;
+        if (i == AXL_CTL_MAX_CLIENTS) {
+            static const char busy[] = "err EBUSY too many control clients\n" AXL_CTL_END "\n";
+            ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)w;
+            close(fd);
+            continue;
+        }
+        struct ctl_client *cl = &c->clients[i];
+        memset(cl, 0, sizeof(*cl));
+        cl->fd = fd;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = c->tag_base + 1 + i};
+        if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            axl_warn("ctl", "epoll_ctl: %s", strerror(errno));
+            close(fd);
+            cl->fd = -1;
+        }
+    }
+}
+
+void ctl_event(struct ctl *c, struct sup *S, uint64_t tag, uint32_t events)
+{
+    if (tag == c->tag_base) {
+        do_accept(c);
+        return;
+    }
+    uint64_t i = tag - c->tag_base - 1;
+    if (i >= AXL_CTL_MAX_CLIENTS || c->clients[i].fd < 0) return;
+    struct ctl_client *cl = &c->clients[i];
+    if (events & EPOLLIN) {
+        client_read(c, cl, S, tag);
+        if (cl->fd < 0) return;
+    } else if (events & EPOLLOUT) {
+        if (client_flush(c, cl, tag) < 0) return;
+    }
+    if ((events & EPOLLERR) || ((events & EPOLLHUP) && !(events & (EPOLLIN | EPOLLOUT))))
+        client_drop(c, cl);
+}
+
+/* ---- the socket file ---------------------------------------------------------------- */
+
+/* mkdir -p of path's directory (mode 0755). 0 or -errno. */
+static int make_parent_dirs(const char *path)
+{
+    char dir[sizeof(((struct ctl *)0)->path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) return -errno;
+        *p = '/';
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) return -errno;
+    return 0;
+}
+
+/* Hold PATH.lock: 0, -EBUSY (a live owner holds it) or -errno. Retries when
+ * the file it locked was unlinked meanwhile by an exiting owner. */
+static int take_lock(struct ctl *c)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            int e = errno;
+            close(fd);
+            return e == EWOULDBLOCK ? -EBUSY : -e;
+        }
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(c->lock_path, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            c->lock_fd = fd;
+            char pid[24];
+            int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+            if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) < 0)
+                axl_debug("ctl", "lock file: %s", strerror(errno));
+            return 0;
+        }
+        close(fd); /* locked a file that is no longer at the path: again */
+    }
+    return -EBUSY;
+}
+
+static int lock_owner(const char *lock_path)
+{
+    char b[24] = "";
+    int fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, b, sizeof(b) - 1);
+    close(fd);
+    return n > 0 ? atoi(b) : 0;
+}
+
+int ctl_open(struct ctl *c, const char *path, int epfd, uint64_t tag_base)
+{
+    struct sockaddr_un sa;
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->lock_fd = c->listen_fd = -1;
+    c->epfd = epfd;
+    c->tag_base = tag_base;
+    if (!path || !*path || strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(c->path)) {
+        fprintf(stderr, "%s: --ctl: '%s' is not a usable socket path (1..%zu bytes)\n", PROG,
+                path ? path : "", sizeof(sa.sun_path) - 1);
+        return AXL_EINVAL;
+    }
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    snprintf(c->lock_path, sizeof(c->lock_path), "%s.lock", path);
+    c->clients = calloc(AXL_CTL_MAX_CLIENTS, sizeof(*c->clients));
+    if (!c->clients) return AXL_ENOMEM;
+    for (uint32_t i = 0; i < AXL_CTL_MAX_CLIENTS; i++)
+        c->clients[i].fd = -1;
+
+    if ((rc = make_parent_dirs(path)) < 0) {
+        fprintf(stderr, "%s: cannot create the directory of control socket %s: %s\n", PROG, path,
+                strerror(-rc));
+        goto err;
+    }
+    if ((rc = take_lock(c)) < 0) {
+        if (rc == -EBUSY)
+            fprintf(stderr,
+                    "%s: cannot use control socket %s: another live axl-stackd (pid %d) serves it "
+                    "(use --ctl PATH for a second stack)\n",
+                    PROG, path, lock_owner(c->lock_path));
+        else
+            fprintf(stderr, "%s: cannot lock %s: %s\n", PROG, c->lock_path, strerror(-rc));
+        goto err;
+    }
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            fprintf(stderr,
+                    "%s: cannot use control socket %s: a file that is not a socket is there\n",
+                    PROG, path);
+            rc = AXL_EEXIST;
+            goto err;
+        }
+        axl_info("ctl", "replacing stale control socket %s (its owner is gone)", path);
+        unlink(path);
+    }
+    c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->listen_fd < 0) {
+        rc = -errno;
+        fprintf(stderr, "%s: socket: %s\n", PROG, strerror(errno));
+        goto err;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    mode_t old = umask(077);
+    rc = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+    umask(old);
+    if (rc == 0 && chmod(path, 0600) < 0) rc = -errno;
+    if (rc == 0 && listen(c->listen_fd, 16) < 0) rc = -errno;
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot serve control socket %s: %s\n", PROG, path, strerror(-rc));
+        unlink(path);
+        goto err;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag_base};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->listen_fd, &ev) < 0) {
+        rc = -errno;
+        unlink(path);
+        goto err;
+    }
+    axl_info("ctl", "control socket %s", path);
+    return 0;
+err:
+    if (c->listen_fd >= 0) close(c->listen_fd);
+    if (c->lock_fd >= 0) close(c->lock_fd); /* the lock file stays: someone else's, or harmless */
+    c->listen_fd = c->lock_fd = -1;
+    free(c->clients);
+    c->clients = NULL;
+    return rc;
+}
+
+void ctl_close(struct ctl *c)
+{
+    if (c->clients)
+        for (uint32_t i = 0; i < AXL_CTL_MAX_CLIENTS; i++)
+            if (c->clients[i].fd >= 0) client_drop(c, &c->clients[i]);
+    free(c->clients);
+    c->clients = NULL;
+    if (c->listen_fd >= 0) {
+        close(c->listen_fd);
+        unlink(c->path);
+    }
+    if (c->lock_fd >= 0) {
+        unlink(c->lock_path); /* while still holding it: see take_lock's re-check */
+        close(c->lock_fd);
+    }
+    c->listen_fd = c->lock_fd = -1;
+}
+
+void ctl_forget(struct ctl *c)
+{
+    if (c->clients)
+        for (uint32_t i = 0; i < AXL_CTL_MAX_CLIENTS; i++) {
+            if (c->clients[i].fd >= 0) close(c->clients[i].fd);
+            free(c->clients[i].out);
+        }
+    free(c->clients);
+    c->clients = NULL;
+    if (c->listen_fd >= 0) close(c->listen_fd);
+    if (c->lock_fd >= 0) close(c->lock_fd);
+    c->listen_fd = c->lock_fd = -1;
+}

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replica.c - one replica: a single-threaded process running the engine on
+ * the port queue it owns, with its own pool, port socket, ARP cache and
+ * connections; nothing mutable is shared with any other replica (NEAT).
+ *
+ * Call chain: supervisor.c spawn -> fork -> replica_main
+ *   -> axl_rstat_attach (status page, state STARTING)
+ *   -> pin CPU -> axl_pool_init -> axl_port_open(queue) -> axl_stack_create
+ *   -> services from the listener registry (--udp-echo ...)
+ *   -> first start only: GATED + doorbell, wait at the start gate (EOF)
+ *   -> READY + doorbell
+ *   -> axl_stack_run_tick: the engine loop calls replica_tick, which beats
+ *      the heartbeat (every AXL_REPLICA_TICK_NS while busy, before each sleep
+ *      and after each wake) and exports the counters to the status page
+ *   -> SIGTERM: STOPPING, last export, counters dump, close everything.
+ *
+ * Start modes: FRESH (first start) and RESTART (after a crash): both open a
+ * fresh pool and re-open the queue; a restarted replica starts with no
+ * connections, re-creates every listener of the registry and announces
+ * itself with a gratuitous ARP (axl_stack_create). Peers of its lost
+ * connections get RSTs from the new engine on their next segment (there is
+ * no connection state to find).
+ *
+ * Signals (handlers only set flags): SIGTERM stop; SIGUSR1 write the counters
+ * (--stats-out FILE, or FILE.qN for queue N > 0, or stdout); SIGINT ignored
+ * (a terminal's ^C reaches the whole process group: the supervisor decides).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "net/stack.h"
+#include "net/stats.h"
+#include "stackd/stackd.h"
+
+/** AXL_REPLICA_TICK_NS: heartbeat and counter export period while busy. */
+#define AXL_REPLICA_TICK_NS (10 * AXL_NS_PER_MS)
+/** AXL_REPLICA_OPEN_WAIT_MS: how long a queue that is still busy (EBUSY) is
+ *  retried; well below the supervisor's default start time-out (10 s). */
+#define AXL_REPLICA_OPEN_WAIT_MS 2000u
+
+/* Set only by signal handlers; read by the replica's loop. */
+static volatile sig_atomic_t r_stop, r_term, r_dump;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    r_term = 1;
+    r_stop = 1;
+}
+static void on_usr1(int sig)
+{
+    (void)sig;
+    r_dump = 1;
+    r_stop = 1;
+}
+
+/* Handlers first, then unblock what the supervisor had blocked for its
+ * signalfd: a signal sent in between stays pending, never kills us early. */
+static void replica_signals(void)
+{
+    struct sigaction sa;
+    sigset_t all;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+}
+
+static void echo_cb(struct axl_udp_sock *us, const uint8_t *data, uint32_t len, uint32_t saddr,
+                    uint16_t sport, void *arg)
+{
+    struct axl_stack *s = arg;
+    int rc = axl_udp_sendto(s, us, data, len, saddr, sport);
+    if (rc < 0) axl_debug("replica", "udp echo reply failed: %s", axl_strerror(rc));
+}
+
+static void dump_stats(struct axl_stack *s, const struct stackd_cfg *cfg, uint32_t queue)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "q%u ", queue);
+    if (!cfg->stats_out) {
+        axl_stack_stats_dump(s, stdout, prefix);
+        fflush(stdout);
+        return;
+    }
+    char path[4096], tmp[4200];
+    if (queue == 0)
+        snprintf(path, sizeof(path), "%s", cfg->stats_out);
+    else
+        snprintf(path, sizeof(path), "%s.q%u", cfg->stats_out, queue);
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        axl_err("replica", "cannot write %s: %s", tmp, strerror(errno));
+        return;
+    }
+    axl_stack_stats_dump(s, f, prefix);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        axl_err("replica", "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+}
+
+static int pin_cpu(int cpu)
+{
+    cpu_set_t set;
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return -1;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+        axl_warn("replica", "cannot pin to CPU %d: %s", cpu, strerror(errno));
+        return -1;
+    }
+    return cpu;
+}
+
+/* What the engine tick needs. */
+struct replica_tick {
+    struct axl_rstat_page *pg;
+    struct axl_stack *s;
+    struct axl_pool *pool;
+    struct axl_port *port;
+    uint64_t *buf; /* axl_rstat_ncounters() slots */
+    uint32_t n;
+};
+
+static void export_counters(struct replica_tick *t)
+{
+    uint32_t k = axl_stack_stats_copy(t->s, t->buf, AXL_STAT__COUNT);
+    /* Pool and port counters follow, in status.h's order. */
+    t->buf[k++] = t->pool->nbufs;
+    t->buf[k++] = axl_pool_in_use(t->pool);
+    t->buf[k++] = t->pool->alloc_fail;
+    for (unsigned i = 0; i < axl_port_stat_count() && k < t->n; i++)
+        t->buf[k++] = axl_port_stat_value(t->port, i);
+    axl_rstat_export(t->pg, t->buf, k);
+}
+
+/* Called by the engine loop itself (never from a signal handler). */
+static void replica_tick(void *arg, uint64_t now_ns, enum axl_tick_event ev)
+{
+    struct replica_tick *t = arg;
+    axl_rstat_beat(t->pg, now_ns);
+    if (ev != AXL_TICK_WAKE) export_counters(t); /* periodic, and before sleeping */
+}
+
+/* The start gate: at the first start every replica sets itself up (queue
+ * open: frames for it wait in its RX ring), reports GATED and waits here
+ * until the supervisor closes the gate's write end, so that the stack starts
+ * serving on every queue at once. 0 to go on, 1 when told to stop. */
+static int wait_at_gate(int fd)
+{
+    char c;
+    ssize_t n;
+    do {
+        n = read(fd, &c, 1); /* blocks; a signal interrupts it (no SA_RESTART) */
+    } while (n < 0 && errno == EINTR && !r_term);
+    return r_term ? 1 : 0;
+}
+
+static void ring_doorbell(int fd)
+{
+    uint64_t one = 1;
+    if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        axl_debug("replica", "doorbell: %s", strerror(errno));
+}
+
+/* Open our queue. A queue whose previous owner just died may still be
+ * busy: the kernel releases an AF_XDP socket's buffer pool from a work queue
+ * (xp_release_deferred, under the RTNL lock), so for a few ms after the death
+ * a bind on that queue fails with EBUSY. Retry for up to
+ * AXL_REPLICA_OPEN_WAIT_MS; the port's own error lines are held back while
+ * retrying (they would repeat) and shown for a failure that is final. */
+static int open_queue(struct axl_port *port, const struct axl_port_cfg *pcfg, uint32_t idx)
+{
+    const uint64_t t0 = axl_clock_ns();
+    const int level = axl_log_level_cur;
+    uint32_t tries = 0;
+    int rc;
+
+    for (;;) {
+        tries++;
+        axl_log_level_cur = AXL_LOG_ERR - 1; /* this process only; restored below */
+        memset(port, 0, sizeof(*port));
+        rc = axl_port_open(port, pcfg);
+        axl_log_level_cur = level;
+        if (rc != -EBUSY || axl_clock_ns() - t0 >= AXL_REPLICA_OPEN_WAIT_MS * AXL_NS_PER_MS) break;
+        struct timespec ts = {0, 2000000}; /* 2 ms: let the kernel's clean-up run */
+        nanosleep(&ts, NULL);
+    }
+    if (rc < 0) { /* say why, with the port's own words */
+        memset(port, 0, sizeof(*port));
+        rc = axl_port_open(port, pcfg);
+        if (rc == 0) return 0;
+    } else if (tries > 1)
+        axl_info("replica",
+                 "replica %u: queue %u was still held by its previous owner; opened after "
+                 "%u tries, %.1f ms",
+                 idx, pcfg->queue, tries, (double)(axl_clock_ns() - t0) / 1e6);
+    return rc;
+}
+
+int replica_main(const struct replica_args *a)
+{
+    const struct stackd_cfg *cfg = a->cfg;
+    const uint32_t queue = a->id.queue;
+    struct axl_rstat_page pg;
+    struct axl_pool pool;
+    struct axl_port port;
+    struct axl_port_cfg pcfg = *a->pcfg;
+    struct axl_stack *s = NULL;
+    struct axl_udp_sock *socks[AXL_REG_MAX];
+    uint32_t nsocks = 0;
+    uint64_t *buf = NULL;
+    int rc, status = 1;
+
+    replica_signals();
+    memset(&pool, 0, sizeof(pool));
+    memset(&port, 0, sizeof(port));
+    rc = axl_rstat_attach(&pg, a->status_fd, &a->id);
+    close(a->status_fd);
+    if (rc < 0) {
+        fprintf(stderr, "%s: replica %u: status page: %s\n", PROG, a->id.replica, axl_strerror(rc));
+        return 1;
+    }
+    atomic_store_explicit(&pg.hdr->start_ns, axl_clock_ns(), memory_order_relaxed);
+    atomic_store_explicit(&pg.hdr->cpu, pin_cpu(a->cpu), memory_order_relaxed);
+    axl_rstat_set_state(&pg, AXL_RSTAT_STARTING);
+
+    buf = calloc(a->id.ncounters, sizeof(*buf));
+    if (!buf) {
+        fprintf(stderr, "%s: replica %u: out of memory\n", PROG, a->id.replica);
+        goto out_page;
+    }
+    const uint64_t t_pool = axl_clock_ns();
+    rc = axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot create a pool of %u x %u B buffers: %s\n", PROG, cfg->pool_bufs,
+                cfg->buf_size, axl_strerror(rc));
+        goto out_page;
+    }
+    pcfg.pool = &pool;
+    pcfg.queue = queue;
+    const uint64_t t_queue = axl_clock_ns();
+    rc = open_queue(&port, &pcfg, a->id.replica);
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot open port %s (queue %u): %s\n", PROG, cfg->port, queue,
+                axl_strerror(rc));
+        goto out_pool;
+    }
+
+    struct axl_stack_cfg scfg;
+    memset(&scfg, 0, sizeof(scfg));
+    scfg.addr = cfg->addr;
+    scfg.gw = cfg->gw;
+    scfg.mtu = cfg->mtu;
+    if (cfg->mac_str) {
+        memcpy(scfg.mac, cfg->mac, 6);
+        scfg.has_mac = 1;
+    }
+    /* A fixed --seed gives each replica and incarnation its own stream. */
+    scfg.seed = cfg->seed ? cfg->seed + queue + ((uint64_t)a->id.generation << 32) : 0;
+    const uint64_t t_engine = axl_clock_ns();
+    s = axl_stack_create(&scfg, &port, &pool, t_engine);
+    if (!s) {
+        fprintf(stderr, "%s: cannot start the stack on %s\n", PROG, cfg->port);
+        goto out_port;
+    }
+    for (uint32_t i = 0; i < a->reg->n && i < AXL_REG_MAX; i++) {
+        const struct axl_reg_entry *e = &a->reg->e[i];
+        if (e->kind != AXL_REG_UDP_ECHO || e->proto != IPPROTO_UDP) continue;
+        rc = axl_udp_bind(s, e->port, echo_cb, s, &socks[nsocks]);
+        if (rc < 0) {
+            fprintf(stderr, "%s: --udp-echo %u: %s\n", PROG, e->port, axl_strerror(rc));
+            goto out_stack;
+        }
+        nsocks++;
+    }
+
+    struct replica_tick tick = {&pg, s, &pool, &port, buf, a->id.ncounters};
+    export_counters(&tick);
+    const uint64_t t_set = axl_clock_ns();
+    if (a->gate_fd >= 0) {
+        axl_rstat_set_state(&pg, AXL_RSTAT_GATED);
+        ring_doorbell(a->doorbell_fd);
+        int stop = wait_at_gate(a->gate_fd);
+        close(a->gate_fd);
+        if (stop) {
+            status = 0;
+            goto out_stack;
+        }
+    }
+    axl_rstat_beat(&pg, axl_clock_ns());
+    const uint64_t t_ready = axl_clock_ns();
+    atomic_store_explicit(&pg.hdr->ready_ns, t_ready, memory_order_relaxed);
+    axl_rstat_set_state(&pg, AXL_RSTAT_READY); /* release: ready_ns is visible first */
+    ring_doorbell(a->doorbell_fd);
+
+    char ab[16];
+    axl_info("replica",
+             "replica %u ready (%s): %s queue %u, %s/%u, %u buffers%s, %u service%s; "
+             "set-up %.1f ms (pool %.1f, queue %.1f, engine %.1f)%s",
+             a->id.replica, a->id.mode == AXL_RSTAT_RESTART ? "restart mode" : "fresh", cfg->port,
+             queue, axl_fmt_ipv4(cfg->addr.addr, ab), cfg->addr.prefix, cfg->pool_bufs,
+             pool.hugepages ? " (hugepages)" : "", nsocks, nsocks == 1 ? "" : "s",
+             (double)(t_set - t_pool) / 1e6, (double)(t_queue - t_pool) / 1e6,
+             (double)(t_engine - t_queue) / 1e6, (double)(t_set - t_engine) / 1e6,
+             a->gate_fd >= 0 ? ", then the start gate" : "");
+
+    const struct axl_stack_tick t = {replica_tick, &tick, AXL_REPLICA_TICK_NS};
+    for (;;) {
+        rc = axl_stack_run_tick(s, &r_stop, &t);
+        r_stop = 0;
+        if (rc < 0) {
+            fprintf(stderr, "%s: replica %u: engine stopped: %s\n", PROG, a->id.replica,
+                    axl_strerror(rc));
+            break;
+        }
+        if (r_dump) {
+            r_dump = 0;
+            dump_stats(s, cfg, queue);
+        }
+        if (r_term) {
+            status = 0;
+            break;
+        }
+    }
+    axl_rstat_set_state(&pg, AXL_RSTAT_STOPPING);
+    export_counters(&tick);
+    dump_stats(s, cfg, queue);
+
+out_stack:
+    for (uint32_t i = 0; i < nsocks; i++)
+        axl_udp_close(s, socks[i]);
+    axl_stack_destroy(s);
+out_port:
+    axl_port_close(&port);
+out_pool:
+    axl_pool_fini(&pool);
+out_page:
+    free(buf);
+    axl_rstat_detach(&pg);
+    return status;
+}

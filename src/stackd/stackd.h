@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stackd.h - what the parts of axl-stackd share: the configuration from the
+ * command line, the listener registry, the replica entry point, the
+ * supervisor's view for the control socket, and the control server.
+ *
+ *   main.c        flags -> struct stackd_cfg -> supervisor_run
+ *   supervisor.c  device set-up, fork/watch/restart replicas, the event loop
+ *   replica.c     one replica process: engine on its queue + status page
+ *   status.c      the shared status page (status.h)
+ *   ctl.c         the control socket server (protocol in ctl_proto.h)
+ */
+#ifndef AXL_STACKD_STACKD_H
+#define AXL_STACKD_STACKD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/opts.h"
+#include "port/port.h"
+#include "stackd/ctl_proto.h"
+#include "stackd/status.h"
+
+#define PROG "axl-stackd"
+/** AXL_MAX_ECHO: --udp-echo ports. */
+#define AXL_MAX_ECHO 16
+/** AXL_MAX_REPLICAS: replica processes per supervisor. */
+#define AXL_MAX_REPLICAS 64
+/** AXL_REG_MAX: listener registry entries. */
+#define AXL_REG_MAX 256
+
+struct stackd_cfg {
+    const char *port;
+    struct axl_cidr addr;
+    uint32_t gw;
+    uint32_t mtu;
+    uint8_t mac[6];
+    const char *mac_str;
+    const char *echo[AXL_MAX_ECHO];
+    uint16_t echo_port[AXL_MAX_ECHO];
+    uint32_t necho;
+    uint32_t pool_bufs;
+    uint32_t buf_size;
+    const char *stats_out;
+    int cpu; /* base CPU from --cpu, or -1: replica i on the i-th allowed CPU */
+    int no_pin;
+    uint64_t seed;
+    double duration;
+    uint32_t replicas; /* 0 = one per port queue */
+    const char *ctl_path;
+    double hb_timeout;      /* seconds without a heartbeat before a replica is killed */
+    double start_timeout;   /* seconds a replica may take to become ready */
+    uint32_t restart_limit; /* give up after more restarts than this ... */
+    double restart_window;  /* ... within this many seconds */
+};
+
+/* The listener registry: what every replica serves, re-created in a replica
+ * that restarts. Supervisor-owned; a replica receives the table as it stood
+ * when it was forked. Today it holds the built-in services (--udp-echo);
+ * TCP listeners and application listeners join it when they land. */
+enum axl_reg_kind {
+    AXL_REG_UDP_ECHO = 1, /* RFC 862 echo over UDP */
+};
+struct axl_reg_entry {
+    uint8_t kind;  /* enum axl_reg_kind */
+    uint8_t proto; /* IPPROTO_UDP / IPPROTO_TCP */
+    uint16_t port; /* host order */
+};
+struct axl_registry {
+    uint32_t n;
+    struct axl_reg_entry e[AXL_REG_MAX];
+};
+/* 0, AXL_EEXIST (same kind/proto/port), AXL_ENOBUFS (full). */
+int axl_registry_add(struct axl_registry *r, uint8_t kind, uint8_t proto, uint16_t port);
+
+/* ---- replica ---------------------------------------------------------------- */
+struct replica_args {
+    const struct stackd_cfg *cfg;
+    const struct axl_port_cfg *pcfg;
+    const struct axl_registry *reg;
+    struct axl_rstat_id id;
+    int status_fd;   /* the status page memfd (this incarnation's) */
+    int doorbell_fd; /* eventfd: written once when ready */
+    int cpu;         /* CPU to pin to, -1 = none */
+    int gate_fd;     /* first start: read end of the start gate (EOF = go), else -1 */
+};
+/* Body of a replica process (after fork); returns its exit status. */
+int replica_main(const struct replica_args *a);
+
+/* ---- supervisor ----------------------------------------------------------------- */
+int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg);
+
+struct sup;
+/* What the control socket shows of one replica (a copy, refreshed from the
+ * status page when asked). */
+struct replica_view {
+    uint32_t idx, queue, gen, restarts;
+    pid_t pid; /* 0 = none */
+    int cpu;   /* -1 = not pinned / unknown */
+    const char *state;
+    char last_exit[32];
+    int64_t uptime_ms; /* -1 = not running */
+    double restart_ms; /* last fork -> ready, -1 = none yet */
+    double down_ms;    /* last death noticed -> ready again, -1 = none */
+    int64_t hb_age_ms; /* -1 = none */
+    uint64_t heartbeat;
+};
+uint32_t sup_nreplicas(struct sup *S);
+void sup_view(struct sup *S, uint32_t i, struct replica_view *v);
+/* Counters of replica i (current incarnation, else its last export) into
+ * dst[n]; n = axl_rstat_ncounters(). */
+void sup_counters(struct sup *S, uint32_t i, uint64_t *dst, uint32_t n);
+/* Fault injection. 0, AXL_ENOENT (no such replica), -ESRCH (not running). */
+int sup_kill(struct sup *S, uint32_t i, int sig);
+void sup_summary(struct sup *S, pid_t *pid, int64_t *uptime_ms, uint32_t *running, uint32_t *failed,
+                 const char **port, char *addr, size_t addrlen);
+
+/* ---- control socket server (ctl.c) ------------------------------------------------ */
+#define AXL_CTL_MAX_CLIENTS 32
+struct ctl_client;
+struct ctl {
+    char path[108];
+    char lock_path[128];
+    int lock_fd;
+    int listen_fd;
+    int epfd;
+    uint64_t tag_base;          /* epoll tags: tag_base = listen, tag_base+1+i = client i */
+    struct ctl_client *clients; /* AXL_CTL_MAX_CLIENTS */
+};
+/* Take the lock, replace a stale socket, bind, listen (0600), register with
+ * epfd. 0, or a negative AXL_E* after printing why. */
+int ctl_open(struct ctl *c, const char *path, int epfd, uint64_t tag_base);
+/* An epoll event whose tag is in [tag_base, tag_base + 1 + AXL_CTL_MAX_CLIENTS). */
+void ctl_event(struct ctl *c, struct sup *S, uint64_t tag, uint32_t events);
+/* Close everything and remove the socket and lock file. */
+void ctl_close(struct ctl *c);
+/* In a forked child: close the descriptors without touching the files. */
+void ctl_forget(struct ctl *c);
+
+#endif
