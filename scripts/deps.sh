@@ -12,7 +12,7 @@ PKGS=(
   libxdp-dev libbpf-dev libelf-dev zlib1g-dev liburing-dev libcmocka-dev
   # test peers and tools
   iproute2 iputils-ping ncat socat tshark ethtool python3 python3-scapy
-  procps psmisc util-linux
+  procps psmisc util-linux bsdextrautils
 )
 
 case "${1:-}" in
