@@ -50,6 +50,7 @@
 #define AXL_NET_TCP_SACK_H
 
 #include <stdint.h>
+#include "wire/tcp.h"
 
 /** AXL_TCP_SACK_MAX_RANGES: SACKed ranges remembered per connection (each is
  *  a hole's upper neighbour, so this bounds the holes tracked in one window).
@@ -83,9 +84,8 @@ static inline int tcp_sack_seq_ge(uint32_t a, uint32_t b)
 }
 
 /* A SACK block as carried in the option: [left, right) (RFC 2018 §3). */
-struct axl_tcp_sack_block {
-    uint32_t left, right;
-};
+/* struct axl_tcp_sack_block (left, right) is the wire module's (wire/tcp.h):
+ * blocks go from the option parser to the scoreboard unchanged. */
 
 /* Why NextSeg (or recovery entry) chose a segment. */
 enum axl_tcp_sack_rule {

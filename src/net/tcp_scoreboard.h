@@ -3,13 +3,11 @@
  * net/tcp_scoreboard.h - the RFC 6675 SACK scoreboard (net/tcp_sack.h) as a
  * TCB holds and drives it.
  *
- * Why a wrapper: net/tcp_sack.h and wire/tcp.h both define
- * struct axl_tcp_sack_block, so no translation unit can include both, and
- * every TCP module needs wire/tcp.h. tcp_scoreboard.c is the one unit that
- * includes tcp_sack.h; the TCB keeps the scoreboard as opaque storage of the
- * same size (checked there), and the rest of TCP calls these functions.
- * Once the duplicate definition is gone, the TCB can embed struct
- * axl_tcp_sack directly and this wrapper can go.
+ * Why a wrapper: net/tcp_sack.h once defined its own struct
+ * axl_tcp_sack_block beside wire/tcp.h's, so no unit could include both. It
+ * now uses wire/tcp.h's; the TCB still keeps the scoreboard as opaque storage
+ * of the same size (checked in tcp_scoreboard.c) and calls these functions.
+ * Next step: embed struct axl_tcp_sack in the TCB and retire this wrapper.
  *
  * Call chain: tcp_recovery.c / tcp_output.c -> here -> tcp_sack.c.
  */
