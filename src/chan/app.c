@@ -341,18 +341,11 @@ void axl_chan_app_tx_want(struct axl_chan_app *a, struct axl_chan_asock *s, int 
 
 void axl_chan_app_kick(struct axl_chan_app *a)
 {
-    int supp;
-    uint32_t act = atomic_fetch_add_explicit(&a->actl->activity, 1, memory_order_seq_cst) + 1;
-    atomic_thread_fence(memory_order_seq_cst); /* pairs with axl_chan_stk_prepare_sleep */
-    uint32_t f = atomic_load_explicit(a->cmdq.flags, memory_order_relaxed);
+    /* pairs with axl_chan_stk_prepare_sleep */
+    enum axl_doorbell_kicked k = axl_doorbell_kick(&a->waker, &a->actl->activity, a->cmdq.flags);
     a->stats.kicks++;
-    if (!(f & AXL_RING_F_NEED_WAKEUP)) return;
-    if (axl_doorbell_need_wake(&a->waker, f, act, axl_clock_ns(), &supp)) {
-        axl_futex_wake(&a->actl->activity);
-        a->stats.wakes++;
-    } else if (supp) {
-        a->stats.wakes_suppressed++;
-    }
+    a->stats.wakes += k == AXL_DOORBELL_WOKE;
+    a->stats.wakes_suppressed += k == AXL_DOORBELL_SUPPRESSED;
 }
 
 int axl_chan_app_prepare_sleep(struct axl_chan_app *a)

@@ -21,7 +21,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
+
+enum axl_doorbell_kicked axl_doorbell_kick(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
+                                           _Atomic uint32_t *peer_flags)
+{
+    int supp;
+    uint32_t act = atomic_fetch_add_explicit(activity, 1, memory_order_seq_cst) + 1;
+    atomic_thread_fence(memory_order_seq_cst);
+    uint32_t f = atomic_load_explicit(peer_flags, memory_order_relaxed);
+    if (!(f & AXL_RING_F_NEED_WAKEUP)) return AXL_DOORBELL_NO_SLEEPER;
+    if (!axl_doorbell_need_wake(w, f, act, axl_clock_ns(), &supp))
+        return supp ? AXL_DOORBELL_SUPPRESSED : AXL_DOORBELL_NOT_NEEDED;
+    axl_futex_wake(activity);
+    return AXL_DOORBELL_WOKE;
+}
 
 int axl_futex_wait(const _Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns)
 {

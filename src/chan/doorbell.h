@@ -48,6 +48,22 @@ static inline int axl_doorbell_need_wake(struct axl_doorbell_waker *w, uint32_t 
     return 1;
 }
 
+/* What axl_doorbell_kick did. */
+enum axl_doorbell_kicked {
+    AXL_DOORBELL_NO_SLEEPER = 0, /* the peer was not asleep: no syscall */
+    AXL_DOORBELL_NOT_NEEDED,     /* asleep, but already saw the bump (or woken before) */
+    AXL_DOORBELL_SUPPRESSED,     /* held back by the re-wake bound only */
+    AXL_DOORBELL_WOKE,           /* FUTEX_WAKE issued */
+};
+
+/* The waker's half of the protocol: bump our `activity` word (the peer
+ * sleeps on it), full fence (pairs with the sleeper's prepare_sleep), read
+ * the sleeper's flags word and FUTEX_WAKE it only when
+ * axl_doorbell_need_wake() says so. The clock is read only when the peer
+ * sleeps, so a busy pair costs no clock read and no syscall. */
+enum axl_doorbell_kicked axl_doorbell_kick(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
+                                           _Atomic uint32_t *peer_flags);
+
 /* FUTEX_WAIT while *word == val, at most timeout_ns (0: no limit).
  * 1 woken (or the word had moved, or a signal), 0 timed out, negative errno. */
 int axl_futex_wait(const _Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns);

@@ -497,18 +497,11 @@ void axl_chan_stk_tx_consume(struct axl_chan_stk *ch, uint32_t id, uint32_t n)
 
 void axl_chan_stk_kick(struct axl_chan_stk *ch)
 {
-    int supp;
-    uint32_t act = atomic_fetch_add_explicit(&ch->sctl->activity, 1, memory_order_seq_cst) + 1;
-    atomic_thread_fence(memory_order_seq_cst); /* pairs with axl_chan_app_prepare_sleep */
-    uint32_t f = atomic_load_explicit(ch->evq.flags, memory_order_relaxed);
+    /* pairs with axl_chan_app_prepare_sleep */
+    enum axl_doorbell_kicked k = axl_doorbell_kick(&ch->waker, &ch->sctl->activity, ch->evq.flags);
     ch->stats.kicks++;
-    if (!(f & AXL_RING_F_NEED_WAKEUP)) return;
-    if (axl_doorbell_need_wake(&ch->waker, f, act, axl_clock_ns(), &supp)) {
-        axl_futex_wake(&ch->sctl->activity);
-        ch->stats.wakes++;
-    } else if (supp) {
-        ch->stats.wakes_suppressed++;
-    }
+    ch->stats.wakes += k == AXL_DOORBELL_WOKE;
+    ch->stats.wakes_suppressed += k == AXL_DOORBELL_SUPPRESSED;
 }
 
 int axl_chan_stk_prepare_sleep(struct axl_chan_stk *ch)
