@@ -199,6 +199,11 @@ static int scribbler(int sock)
         /* in the rounds that spare the index page, behave for a moment: put
          * our real producer index back and send a few valid commands too */
         if (round & 1) {
+            /* Our own scribbling may have let the stack consume garbage past
+             * our private producer index: adopt its consumer index (a real
+             * app that did this to itself would have to do the same), then
+             * publish. */
+            a.cmdq.cached_prod = a.cmdq.cached_cons = atomic_load(a.cmdq.cons);
             atomic_store(&a.actl->cmdq_prod, a.cmdq.cached_prod);
             struct axl_chan_cmd ok[2];
             uint32_t id = (uint32_t)round % 8;
@@ -215,6 +220,17 @@ static int scribbler(int sock)
             ok[1].len = 4096;
             ok[1].pos = atomic_load(&a.slots[id].tx_cons);
             axl_chan_app_submit(&a, ok, 2);
+            axl_chan_app_kick(&a);
+            /* Every 16th such round, leave the index page alone until the
+             * stack has taken what we published (bounded: 20 ms), so that
+             * valid commands get through however the two processes are
+             * scheduled. */
+            if (round % 32 == 1) {
+                uint64_t t = axl_clock_ns();
+                while (atomic_load(a.cmdq.cons) != a.cmdq.cached_prod &&
+                       axl_clock_ns() - t < 20 * AXL_NS_PER_MS)
+                    ;
+            }
         }
         /* and some well-formed-looking commands with random fields */
         struct axl_chan_cmd c;
