@@ -9,18 +9,20 @@
 
 V ?= release
 PREFIX ?= /usr/local
+# O: the build root (several builds of one tree can run side by side)
+O ?= build
 
 ifeq ($(V),release)
-B        := build
+B        := $(O)
 CC       ?= cc
 VFLAGS   := -O2 -g
 VLDFLAGS :=
 else ifeq ($(V),asan)
-B        := build/asan
+B        := $(O)/asan
 VFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 VLDFLAGS := -fsanitize=address,undefined
 else ifeq ($(V),fuzz)
-B        := build/fuzz
+B        := $(O)/fuzz
 CC       := clang
 VFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DAXL_FUZZ=1
 VLDFLAGS := -fsanitize=fuzzer,address,undefined

@@ -258,7 +258,21 @@ enum {
  *   SHUTDOWN   sock gen  arg=how (0 RD, 1 WR, 2 RDWR)
  *   CLOSE      sock gen  flags ABORT: reset instead of an orderly close
  *   SETOPT     sock gen  arg=option (AXL_CHAN_OPT_*) len=value
+ *   OBJ_REG    sock=NONE gen=0 region off len (1..AXL_CHAN_OBJ_MAX) arg=variant
+ *              (0 pre-copy, 1 memcpy): pre-packetise len bytes of registered
+ *              memory (net/tcp_prepkt.h) -> DONE arg = object id
+ *   OBJ_SEND   sock gen  arg=object id: queue the whole object on the socket
+ *              (TCP); DATA_ACKED with this cookie when acknowledged
+ *   OBJ_FREE   sock=NONE gen=0 arg=object id (freed once no send uses it)
  * `cookie` is free for the app in every command and comes back in DONE.
+ *
+ * UDP sockets carry datagram records in both byte rings: a struct
+ * axl_chan_dgram header, then `len` payload bytes, then padding to the next
+ * multiple of 8 (records start 8-byte aligned in ring positions and may wrap
+ * around the ring end like any bytes). A SEND's len covers whole records; the
+ * stack consumes (tx_cons) records as it sends them and reports DATA_ACKED
+ * with the bytes. A datagram that does not fit the RX ring is dropped and
+ * counted, never split.
  */
 struct axl_chan_cmd {
     uint16_t op;      /* (app) AXL_CHAN_OP_* */
@@ -293,8 +307,30 @@ enum axl_chan_op {
     AXL_CHAN_OP_SHUTDOWN = 8,
     AXL_CHAN_OP_CLOSE = 9,
     AXL_CHAN_OP_SETOPT = 10,
-    AXL_CHAN_OP_MAX = 10
+    AXL_CHAN_OP_OBJ_REG = 11,
+    AXL_CHAN_OP_OBJ_SEND = 12,
+    AXL_CHAN_OP_OBJ_FREE = 13,
+    AXL_CHAN_OP_MAX = 13
 };
+
+/** AXL_CHAN_OBJ_MAX: largest pre-packetised object (bytes). */
+#define AXL_CHAN_OBJ_MAX (64u << 20)
+/** AXL_CHAN_OBJS_MAX: object ids per application are below this. */
+#define AXL_CHAN_OBJS_MAX 65536u
+
+/* UDP datagram record header in a byte ring (see above). */
+struct axl_chan_dgram {
+    uint32_t len;     /* (writer) payload bytes, 0..65507 */
+    uint32_t addr;    /* (writer) peer IPv4 address, network byte order (TX: 0 =
+                         the connected destination) */
+    uint16_t port;    /* (writer) peer port, network byte order */
+    uint16_t flags;   /* (writer) 0 */
+    uint32_t reserved;/* (writer) 0 */
+};
+_Static_assert(sizeof(struct axl_chan_dgram) == 16, "chan ABI: dgram");
+#define AXL_CHAN_DGRAM_MAX 65507u
+/* Ring bytes one datagram of `len` payload bytes takes. */
+#define AXL_CHAN_DGRAM_SPAN(len) (16u + (((uint32_t)(len) + 7u) & ~7u))
 
 enum {
     AXL_CHAN_SENDF_REG = 1u << 0,

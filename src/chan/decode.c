@@ -91,6 +91,9 @@ int axl_chan_cmd_decode(const struct axl_chan_cmd *c, const struct axl_chan_dctx
         [AXL_CHAN_OP_SHUTDOWN] = U_ARG,
         [AXL_CHAN_OP_CLOSE] = 0,
         [AXL_CHAN_OP_SETOPT] = U_ARG | U_LEN,
+        [AXL_CHAN_OP_OBJ_REG] = U_REGION | U_OFF | U_LEN | U_ARG,
+        [AXL_CHAN_OP_OBJ_SEND] = U_ARG,
+        [AXL_CHAN_OP_OBJ_FREE] = U_ARG,
     };
     *viol = AXL_CHAN_V_NONE;
     if (c->op < 1 || c->op > AXL_CHAN_OP_MAX) BAD(AXL_CHAN_V_OPCODE);
@@ -100,6 +103,22 @@ int axl_chan_cmd_decode(const struct axl_chan_cmd *c, const struct axl_chan_dctx
     if (reg) u |= U_OFF | U_REGION | U_POS;
     if (c->reserved || unused_nonzero(c, u)) BAD(AXL_CHAN_V_RESERVED);
 
+    if (c->op == AXL_CHAN_OP_OBJ_REG) {
+        if (c->sock != AXL_CHAN_SOCK_NONE) BAD(AXL_CHAN_V_SOCK);
+        if (c->gen) BAD(AXL_CHAN_V_RESERVED);
+        if (c->arg > 1) BAD(AXL_CHAN_V_ARG);
+        if (c->region >= d->max_regmem || d->reg_size[c->region] == 0) BAD(AXL_CHAN_V_REGION);
+        if (c->len < 1 || c->len > AXL_CHAN_OBJ_MAX) BAD(AXL_CHAN_V_LEN);
+        if (c->off > d->reg_size[c->region] || c->len > d->reg_size[c->region] - c->off)
+            BAD(AXL_CHAN_V_RANGE);
+        return 0;
+    }
+    if (c->op == AXL_CHAN_OP_OBJ_FREE) {
+        if (c->sock != AXL_CHAN_SOCK_NONE) BAD(AXL_CHAN_V_SOCK);
+        if (c->gen) BAD(AXL_CHAN_V_RESERVED);
+        if (c->arg >= AXL_CHAN_OBJS_MAX) BAD(AXL_CHAN_V_ARG);
+        return 0;
+    }
     if (c->op == AXL_CHAN_OP_OPEN) {
         if (c->sock != AXL_CHAN_SOCK_NONE) BAD(AXL_CHAN_V_SOCK);
         if (c->gen) BAD(AXL_CHAN_V_RESERVED);
@@ -147,6 +166,9 @@ int axl_chan_cmd_decode(const struct axl_chan_cmd *c, const struct axl_chan_dctx
         break;
     case AXL_CHAN_OP_SETOPT:
         if (!opt_value_ok(c->arg, c->len)) BAD(AXL_CHAN_V_ARG);
+        break;
+    case AXL_CHAN_OP_OBJ_SEND:
+        if (c->arg >= AXL_CHAN_OBJS_MAX) BAD(AXL_CHAN_V_ARG);
         break;
     default: /* CLOSE: nothing beyond the common checks */
         break;

@@ -21,12 +21,12 @@ expect "no stackd: health" 1 "cannot connect" "$X" health
 expect "no stackd: kill-replica" 1 "cannot connect" "$X" kill-replica 0
 expect "--ctl overrides \$AXL_STACK" 1 "cannot connect to $TMPD/nowhere.sock" "$X" --ctl "$TMPD/nowhere.sock" replicas
 expect "--stack is the same as --ctl" 1 "cannot connect to $TMPD/other.sock" "$X" --stack "$TMPD/other.sock" stats
-if [ -e /run/axl/stackd.sock ]; then
+if [ -e /run/axl/stack.sock ]; then
   # A system axl-stackd owns the default path: this case cannot be checked
   # here, and is not counted (a comment line, neither ok nor not ok).
   echo "# not run: default path without \$AXL_STACK (a system axl-stackd owns it)"
 else
-  expect "default path without \$AXL_STACK" 1 "cannot connect to /run/axl/stackd.sock" \
+  expect "default path without \$AXL_STACK" 1 "cannot connect to /run/axl/stack.sock" \
     env -u AXL_STACK "$X" replicas
 fi
 expect "usage: an empty --ctl" 2 "empty" "$X" --ctl "" replicas

@@ -5,7 +5,7 @@ set -u
 ROOT=${AXL_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 OUT=$(mktemp -d /tmp/axl-bench.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
-AXL_BENCH_BIN=$ROOT/build/bench timeout 120 "$ROOT/bench/run" --quick --out "$OUT" >"$OUT/log" 2>&1
+AXL_BENCH_BIN=${AXL_BUILD:-$ROOT/build}/bench timeout 120 "$ROOT/bench/run" --quick --out "$OUT" >"$OUT/log" 2>&1
 rc=$?
 f=$(ls "$OUT"/*-quick.md 2>/dev/null | head -n 1)
 [ $rc -eq 0 ] && echo "ok bench/run --quick exits 0" || { echo "not ok bench/run --quick exits 0 (rc $rc)"; tail -20 "$OUT/log"; }

@@ -28,7 +28,7 @@ ADDR_S=198.18.0.2
 ADDR_C=198.18.0.1
 TMPD=$(mktemp -d /tmp/axl-it.XXXXXX)
 # Every axl-stackd and axlctl of this test uses a control socket of its own
-# (never the system default /run/axl/stackd.sock), so tests run side by side.
+# (never the system default /run/axl/stack.sock), so tests run side by side.
 export AXL_STACK=$TMPD/stackd.sock
 PIDS=()
 NFAIL=0

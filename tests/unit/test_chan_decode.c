@@ -54,7 +54,7 @@ static void test_cmd_rules(void **state)
     struct dfix f;
     dfix_init(&f);
     struct axl_chan_cmd c;
-    struct cmd_case t[64];
+    struct cmd_case t[96];
     int n = 0;
 #define CASE(nm, expr, v)                                                                          \
     do {                                                                                           \
@@ -85,7 +85,24 @@ static void test_cmd_rules(void **state)
          (c = cmd(AXL_CHAN_OP_SETOPT, 5), c.arg = AXL_CHAN_OPT_LINGER, c.len = 0xffffffffu), 0);
     /* opcode / flags / reserved */
     CASE("op 0", (c = cmd(0, 1)), AXL_CHAN_V_OPCODE);
-    CASE("op 11", (c = cmd(11, 1)), AXL_CHAN_V_OPCODE);
+    CASE("op 14", (c = cmd(14, 1)), AXL_CHAN_V_OPCODE);
+    /* pre-packetised objects */
+    CASE("obj_reg", (c = cmd(AXL_CHAN_OP_OBJ_REG, AXL_CHAN_SOCK_NONE), c.off = 96, c.len = 4000,
+                     c.arg = 1), 0);
+    CASE("obj_reg on a socket", (c = cmd(AXL_CHAN_OP_OBJ_REG, 1), c.len = 1), AXL_CHAN_V_SOCK);
+    CASE("obj_reg variant 2", (c = cmd(AXL_CHAN_OP_OBJ_REG, AXL_CHAN_SOCK_NONE), c.len = 1,
+                               c.arg = 2), AXL_CHAN_V_ARG);
+    CASE("obj_reg empty", (c = cmd(AXL_CHAN_OP_OBJ_REG, AXL_CHAN_SOCK_NONE)), AXL_CHAN_V_LEN);
+    CASE("obj_reg past the region", (c = cmd(AXL_CHAN_OP_OBJ_REG, AXL_CHAN_SOCK_NONE),
+                                     c.off = 65536, c.len = 1), AXL_CHAN_V_RANGE);
+    CASE("obj_reg bad region", (c = cmd(AXL_CHAN_OP_OBJ_REG, AXL_CHAN_SOCK_NONE), c.region = 9,
+                                c.len = 1), AXL_CHAN_V_REGION);
+    CASE("obj_send", (c = cmd(AXL_CHAN_OP_OBJ_SEND, 3), c.arg = 7), 0);
+    CASE("obj_send id too big", (c = cmd(AXL_CHAN_OP_OBJ_SEND, 3), c.arg = AXL_CHAN_OBJS_MAX),
+         AXL_CHAN_V_ARG);
+    CASE("obj_send with len", (c = cmd(AXL_CHAN_OP_OBJ_SEND, 3), c.len = 1), AXL_CHAN_V_RESERVED);
+    CASE("obj_free", (c = cmd(AXL_CHAN_OP_OBJ_FREE, AXL_CHAN_SOCK_NONE), c.arg = 7), 0);
+    CASE("obj_free on a socket", (c = cmd(AXL_CHAN_OP_OBJ_FREE, 3)), AXL_CHAN_V_SOCK);
     CASE("op ffff", (c = cmd(0xffff, 1)), AXL_CHAN_V_OPCODE);
     CASE("close flags", (c = cmd(AXL_CHAN_OP_CLOSE, 1), c.flags = 2), AXL_CHAN_V_FLAGS);
     CASE("listen flags", (c = cmd(AXL_CHAN_OP_LISTEN, 1), c.arg = 1, c.flags = 1),
@@ -150,7 +167,7 @@ static void test_cmd_rules(void **state)
     CASE("nodelay 2", (c = cmd(AXL_CHAN_OP_SETOPT, 1), c.arg = 1, c.len = 2), AXL_CHAN_V_ARG);
     CASE("keepcnt 0", (c = cmd(AXL_CHAN_OP_SETOPT, 1), c.arg = 5), AXL_CHAN_V_ARG);
 #undef CASE
-    assert_true(n <= 64);
+    assert_true(n <= 96);
     for (int i = 0; i < n; i++) {
         unsigned v = 99;
         int r = axl_chan_cmd_decode(&t[i].c, &f.d, &v);
@@ -223,7 +240,7 @@ static void test_event_rules(void **state)
     CASE("acked 0", (e = ev(3, 3, 5)), AXL_EMALFORMED, AXL_CHAN_V_LEN);
     CASE("acked ring > ring", (e = ev(3, 3, 5), e.arg = 8193), AXL_EMALFORMED, AXL_CHAN_V_LEN);
     CASE("done op 0", (e = ev(6, 3, 5)), AXL_EMALFORMED, AXL_CHAN_V_ARG);
-    CASE("done op 11", (e = ev(6, 3, 5), e.arg = 11), AXL_EMALFORMED, AXL_CHAN_V_ARG);
+    CASE("done op 14", (e = ev(6, 3, 5), e.arg = 14), AXL_EMALFORMED, AXL_CHAN_V_ARG);
     CASE("no sock", (e = ev(5, AXL_CHAN_SOCK_NONE, 0)), AXL_EMALFORMED, AXL_CHAN_V_SOCK);
     CASE("done none gen", (e = ev(6, AXL_CHAN_SOCK_NONE, 1), e.arg = 1), AXL_EMALFORMED,
          AXL_CHAN_V_RESERVED);

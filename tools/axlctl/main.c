@@ -9,7 +9,7 @@
  *   axlctl [--ctl PATH] health [--json]
  *
  * Role and call chain: main -> parse flags -> ctl_connect (PATH from --ctl,
- * else $AXL_STACK, else /run/axl/stackd.sock) -> request (one "AXL1 ..."
+ * else $AXL_STACK, else /run/axl/stack.sock) -> request (one "AXL1 ..."
  * line, protocol in src/stackd/ctl_proto.h) -> read_response (lines up to
  * ".") -> print_* (tables or JSON). Every value from the socket is parsed
  * defensively: a malformed response is an error, never a crash.
