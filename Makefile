@@ -45,7 +45,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/axl_xdp_obj.o
 LIB       := $(B)/lib/libaxl.a
 
 # --- binaries: name:dir ------------------------------------------------------
-BINS := axl-stackd:src/stackd axl-ping:tools/axl-ping axl-nc:tools/axl-nc axlctl:tools/axlctl
+BINS := axl-stackd:src/stackd axl-ping:tools/axl-ping axl-nc:tools/axl-nc axlctl:tools/axlctl axl-dnsd:tools/axl-dnsd axl-kvd:tools/axl-kvd axl-httpd:tools/axl-httpd axl-load:tools/axl-load
 BIN_TARGETS := $(foreach b,$(BINS),$(B)/bin/$(word 1,$(subst :, ,$(b))))
 define bin_rule
 $(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(2)/*.c)) $(LIB)
@@ -96,6 +96,14 @@ $(B)/obj/gen/axl_xdp_obj.o: $(B)/gen/axl_xdp_obj.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -c $< -o $@
 
+# --- tc BPF programs the integration tests load (tests/bpf/; room "steer") ----
+TEST_BPF_SRCS := $(sort $(wildcard tests/bpf/*.bpf.c))
+TEST_BPF_OBJS := $(TEST_BPF_SRCS:tests/bpf/%.bpf.c=$(B)/tests/bpf/%.o)
+$(B)/tests/bpf/%.o: tests/bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(BPF_CLANG) $(BPF_CFLAGS) -c $< -o $@
+build-all: $(TEST_BPF_OBJS)
+
 # --- generic compile ---------------------------------------------------------
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -106,7 +114,7 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-.PHONY: all build-all asan fuzz check demo bench deps install clean format unit tools
+.PHONY: all build-all asan fuzz check demo bench deps install man clean format unit tools
 .DEFAULT_GOAL := all
 
 build-all: $(LIB) $(BIN_TARGETS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
@@ -143,10 +151,37 @@ bench:
 deps:
 	@scripts/deps.sh
 
+# --- man pages: man/NAME.1 when written by hand, else generated from the
+# binary's --help by help2man, with man/NAME.h2m (NAME, DESCRIPTION,
+# EXAMPLES, SEE ALSO ...) merged in when present --------------------------------
+AXL_VERSION := 0.1.0
+MAN_PAGES := $(foreach b,$(BINS),$(B)/man/$(word 1,$(subst :, ,$(b))).1)
+$(B)/man/%.1: $(B)/bin/% $(wildcard man/*)
+	@mkdir -p $(@D)
+	@if [ -f man/$*.1 ]; then cp man/$*.1 $@; else \
+	  help2man --no-info --no-discard-stderr --version-string=$(AXL_VERSION) \
+	    $(if $(wildcard man/$*.h2m),--include=man/$*.h2m) -o $@ $(abspath $<) || { rm -f $@; exit 1; }; fi
+man: $(MAN_PAGES)
+
+# --- pkg-config file -----------------------------------------------------------
+$(B)/axl.pc: Makefile
+	@mkdir -p $(@D)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: axl' 'Description: Axolotl user-space TCP/IP stack (native API and POSIX layer)' \
+	  'Version: $(AXL_VERSION)' 'Cflags: -I$${includedir}' \
+	  'Libs: -L$${libdir} -laxl $(LDLIBS)' > $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: binaries, the static library,
+# the public headers (include/axl), a pkg-config file and the man pages.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	@$(MAKE) --no-print-directory V=release man $(B)/axl.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/axl $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN_TARGETS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 build/lib/libaxl.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(B)/lib/libaxl.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(B)/axl.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 include/axl/*.h $(DESTDIR)$(PREFIX)/include/axl/
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 format:
 	clang-format -i $$(find src include tests bench tools apps -name '*.[ch]')

@@ -101,4 +101,19 @@ kill -TERM "$PID"; wait "$PID" || true; PID=
 tshark -r "$PCAP" -c 12 2>/dev/null || true
 echo "($(tshark -r "$PCAP" 2>/dev/null | wc -l) frames in the capture)"
 
+# --- axl-httpd (room "httpd"): a web page from the stack linked into the server ---
+if [ -x "$BIN/axl-httpd" ]; then
+  step "axl-httpd: curl fetches a page served from pre-packetised TCP segments"
+  WWW=$TMPD/www
+  mkdir -p "$WWW"
+  printf '<html><body><h1>Hello from Axolotl</h1></body></html>\n' >"$WWW/index.html"
+  ip netns exec "$NS_S" "$BIN/axl-httpd" --root "$WWW" --listen 80 --port "$SPEC" \
+     --addr 198.18.0.2/24 --stats-out "$TMPD/httpd.stats" 2>"$TMPD/httpd.err" &
+  PID=$!
+  for _ in $(seq 50); do in_c curl -s -o /dev/null --max-time 1 http://198.18.0.2/ && break; sleep 0.2; done
+  in_c curl -s -i --max-time 5 http://198.18.0.2/ || true
+  kill -TERM "$PID"; wait "$PID" || true; PID=
+  grep -E 'HttpRequests200|TcpObjSegsTemplate' "$TMPD/httpd.stats" | column -t || true
+fi
+
 step "done: namespaces removed"

@@ -78,7 +78,9 @@
 #include <stdint.h>
 
 #define AXL_CHAN_MAGIC       0x4e484341u /* "ACHN" in little-endian memory */
-#define AXL_CHAN_ABI_VERSION 1u
+/* Version 2: the HELLO may carry a third fd, the stack's doorbell eventfd
+ * ("bell", see AXL_CHAN_MSG_HELLO); version 1 had futex doorbells only. */
+#define AXL_CHAN_ABI_VERSION 2u
 #define AXL_CHAN_PAGE        4096u
 
 /** Limits, checked by axl_chan_layout() on both sides. */
@@ -260,7 +262,7 @@ enum {
  *   SETOPT     sock gen  arg=option (AXL_CHAN_OPT_*) len=value
  *   OBJ_REG    sock=NONE gen=0 region off len (1..AXL_CHAN_OBJ_MAX) arg=variant
  *              (0 pre-copy, 1 memcpy): pre-packetise len bytes of registered
- *              memory (net/tcp_prepkt.h) -> DONE arg = object id
+ *              memory (net/tcp_prepkt.h) -> DONE arg2 = object id
  *   OBJ_SEND   sock gen  arg=object id: queue the whole object on the socket
  *              (TCP); DATA_ACKED with this cookie when acknowledged
  *   OBJ_FREE   sock=NONE gen=0 arg=object id (freed once no send uses it)
@@ -366,7 +368,12 @@ enum axl_chan_opt {
  *                  and the app's CLOSE
  *   DONE           completion: arg = opcode, cookie = the command's cookie,
  *                  status 0 or negative errno; sock gen = the command's socket
- *                  (for OPEN: the new socket; NONE if it failed)
+ *                  (for OPEN: the new socket; NONE if it failed); arg2 = the
+ *                  object id for OBJ_REG, else 0. Every command gets one DONE
+ *                  except SEND, RECV_DONE and OBJ_SEND, which are answered by
+ *                  DATA_ACKED (and by a DONE with the error only when they
+ *                  fail); CONNECT's DONE comes when the connection is
+ *                  established (status 0) or failed.
  * Unused fields are 0.
  */
 struct axl_chan_event {
@@ -396,11 +403,25 @@ enum axl_chan_ev {
 /* Control messages on the Unix socket (SCM_RIGHTS), 64 bytes each.          */
 
 enum axl_chan_msg_type {
-    AXL_CHAN_MSG_HELLO = 1,      /* stack -> app, 2 fds: STK region, APP region */
+    AXL_CHAN_MSG_HELLO = 1,      /* stack -> app, 2 or 3 fds: STK region, APP
+                                    region [, bell]. The bell is an eventfd of
+                                    the stack: an app that got one wakes the
+                                    stack by write(2)ing an 8-byte 1 to it
+                                    instead of FUTEX_WAKE on its activity word
+                                    (same rule for when: doorbell.h), because a
+                                    replica sleeps in poll(2) on its port, its
+                                    apps and its supervisor at once, and poll
+                                    cannot wait on a futex. Without a bell the
+                                    stack sleeps on the futex (FUTEX_WAKE). */
     AXL_CHAN_MSG_REGMEM = 2,     /* app -> stack, 1 fd: a sealed memfd to register */
     AXL_CHAN_MSG_REGMEM_ACK = 3, /* stack -> app, 0 fds: region id or error */
     AXL_CHAN_MSG_MAX = 3
 };
+
+/** AXL_CHAN_MSG_FDS_MAX: most fds one message carries (HELLO with a bell). */
+#define AXL_CHAN_MSG_FDS_MAX 3
+/** AXL_CHAN_HELLO_BELL: index of the bell among the HELLO's fds. */
+#define AXL_CHAN_HELLO_BELL 2
 
 struct axl_chan_hello {
     uint32_t app_id;
@@ -423,7 +444,7 @@ struct axl_chan_msg {
     uint32_t magic;    /* AXL_CHAN_MAGIC */
     uint16_t version;  /* AXL_CHAN_ABI_VERSION */
     uint16_t type;     /* enum axl_chan_msg_type */
-    uint32_t nfds;     /* fds that travel with it: 2 / 1 / 0 by type */
+    uint32_t nfds;     /* fds that travel with it: 2 or 3 / 1 / 0 by type */
     uint32_t reserved; /* 0 */
     union {
         struct axl_chan_hello hello;

@@ -6,7 +6,8 @@
  * doorbells, and registered memory for zero-touch sends.
  *
  * Call chain:
- *   axl_chan_recv_hello -> axl_chan_map_app -> close the fds
+ *   axl_chan_recv_hello_bell -> axl_chan_map_app -> close the region fds
+ *     -> axl_chan_app_set_bell (the stack's eventfd, if the HELLO had one)
  *   NEW_CONN / DONE(OPEN) event -> axl_chan_app_sock (a pre-mapped socket:
  *     accept costs no mapping and no system call)
  *   each loop: axl_chan_app_poll_event until 0, axl_chan_app_scan,
@@ -142,7 +143,15 @@ void axl_chan_app_unmap(struct axl_chan_app *a)
     if (a->stk) munmap((void *)(uintptr_t)a->stk, a->lay.size[AXL_CHAN_R_STK]);
     if (a->app) munmap(a->app, a->lay.size[AXL_CHAN_R_APP]);
     free(a->ack_priv);
+    if (a->has_bell) close(a->bell_fd);
     memset(a, 0, sizeof(*a));
+}
+
+void axl_chan_app_set_bell(struct axl_chan_app *a, int bell_fd)
+{
+    if (a->has_bell) close(a->bell_fd);
+    a->has_bell = bell_fd >= 0;
+    a->bell_fd = bell_fd;
 }
 
 int axl_chan_app_up(const struct axl_chan_app *a)
@@ -342,7 +351,8 @@ void axl_chan_app_tx_want(struct axl_chan_app *a, struct axl_chan_asock *s, int 
 void axl_chan_app_kick(struct axl_chan_app *a)
 {
     /* pairs with axl_chan_stk_prepare_sleep */
-    enum axl_doorbell_kicked k = axl_doorbell_kick(&a->waker, &a->actl->activity, a->cmdq.flags);
+    enum axl_doorbell_kicked k = axl_doorbell_kick(&a->waker, &a->actl->activity, a->cmdq.flags,
+                                                   a->has_bell ? a->bell_fd : -1);
     a->stats.kicks++;
     a->stats.wakes += k == AXL_DOORBELL_WOKE;
     a->stats.wakes_suppressed += k == AXL_DOORBELL_SUPPRESSED;
@@ -414,7 +424,7 @@ void axl_chan_regmem_destroy(struct axl_chan_regmem *m)
 int axl_chan_regmem_register(int sock, const struct axl_chan_regmem *m, uint64_t cookie)
 {
     struct axl_chan_msg req, ack;
-    int fds[2];
+    int fds[AXL_CHAN_MSG_FDS_MAX];
     memset(&req, 0, sizeof(req));
     req.magic = AXL_CHAN_MAGIC;
     req.version = AXL_CHAN_ABI_VERSION;

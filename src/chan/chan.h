@@ -146,7 +146,7 @@ int axl_chan_msg_send(int sock, const struct axl_chan_msg *m, const int *fds);
  * exec). Any fds that came with an invalid or truncated message are closed.
  * 0, AXL_EAGAIN (nothing there, non-blocking socket), -EPIPE at end of
  * stream, AXL_EMALFORMED / AXL_EVERSION, or negative errno. */
-int axl_chan_msg_recv(int sock, struct axl_chan_msg *m, int fds[2]);
+int axl_chan_msg_recv(int sock, struct axl_chan_msg *m, int fds[AXL_CHAN_MSG_FDS_MAX]);
 
 /* ------------------------------------------------------------------------ */
 /* Stack side                                                                */
@@ -183,6 +183,7 @@ struct axl_chan_stk {
     uint32_t scan_word;             /* resume point of a partial scan */
     int scan_pending;
     struct axl_doorbell_waker waker; /* when we last woke the app */
+    int has_bell, bell_fd;           /* our doorbell eventfd for the HELLO (not owned) */
     uint64_t *reg_size;              /* max_regmem */
     struct axl_chan_reg *reg;        /* max_regmem */
     struct axl_chan_dctx dctx;
@@ -208,6 +209,9 @@ void axl_chan_stk_close(struct axl_chan_stk *ch);
  * successful send the stack may close its copies of the fds
  * (axl_chan_stk_drop_fds): its mappings stay. */
 void axl_chan_stk_hello(const struct axl_chan_stk *ch, struct axl_chan_msg *m);
+/* Offer `bell_fd` (an eventfd the caller keeps open; -1 = none) in the HELLO:
+ * the app then writes it instead of FUTEX_WAKE (abi.h AXL_CHAN_MSG_HELLO). */
+void axl_chan_stk_set_bell(struct axl_chan_stk *ch, int bell_fd);
 int axl_chan_send_hello(int sock, const struct axl_chan_stk *ch);
 void axl_chan_stk_drop_fds(struct axl_chan_stk *ch);
 
@@ -303,6 +307,7 @@ struct axl_chan_app {
     uint32_t scan_word;
     int scan_pending;
     struct axl_doorbell_waker waker; /* when we last woke the stack */
+    int has_bell, bell_fd;           /* the stack's doorbell eventfd (owned), if any */
     struct axl_chan_edctx edctx;
     uint32_t app_id;
     uint64_t nonce;
@@ -316,7 +321,12 @@ struct axl_chan_asock {
     struct axl_bring tx; /* we produce: data in APP, peer = slot.tx_cons */
 };
 
-/* Receive the HELLO (blocking socket or not) with its two fds. */
+/* Receive the HELLO (blocking socket or not) with its two region fds and the
+ * bell (*bell_fd, -1 when the stack sent none; hand it to
+ * axl_chan_app_set_bell after mapping). axl_chan_recv_hello is the same for a
+ * caller that cannot ring a bell: it refuses a HELLO with one (AXL_EVERSION). */
+int axl_chan_recv_hello_bell(int sock, struct axl_chan_hello *h, int fds[AXL_CHAN_NREGIONS],
+                             int *bell_fd);
 int axl_chan_recv_hello(int sock, struct axl_chan_hello *h, int fds[AXL_CHAN_NREGIONS]);
 
 /* Validate the hello and both memfds (sizes, seals), map the STK region
@@ -325,6 +335,9 @@ int axl_chan_recv_hello(int sock, struct axl_chan_hello *h, int fds[AXL_CHAN_NRE
 int axl_chan_map_app(struct axl_chan_app *a, const struct axl_chan_hello *h,
                      const int fds[AXL_CHAN_NREGIONS]);
 void axl_chan_app_unmap(struct axl_chan_app *a);
+/* Ring the stack through this eventfd (from the HELLO) instead of FUTEX_WAKE;
+ * the channel owns it from now on (closed by axl_chan_app_unmap). */
+void axl_chan_app_set_bell(struct axl_chan_app *a, int bell_fd);
 
 /* 1 while the stack serves the channel, 0 once it disconnected it. */
 int axl_chan_app_up(const struct axl_chan_app *a);

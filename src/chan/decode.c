@@ -186,7 +186,7 @@ int axl_chan_evt_decode(const struct axl_chan_event *e, const struct axl_chan_ed
         [AXL_CHAN_EV_DATA_ACKED] = E_ARG | E_COOKIE,
         [AXL_CHAN_EV_REMOTE_CLOSED] = E_STATUS,
         [AXL_CHAN_EV_CLEANUP] = E_STATUS,
-        [AXL_CHAN_EV_DONE] = E_ARG | E_COOKIE | E_STATUS,
+        [AXL_CHAN_EV_DONE] = E_ARG | E_ARG2 | E_COOKIE | E_STATUS, /* arg2: OBJ_REG only */
     };
     *viol = AXL_CHAN_V_NONE;
     if (e->type < 1 || e->type > AXL_CHAN_EV_MAX) BAD(AXL_CHAN_V_OPCODE);
@@ -209,6 +209,8 @@ int axl_chan_evt_decode(const struct axl_chan_event *e, const struct axl_chan_ed
         break;
     case AXL_CHAN_EV_DONE:
         if (e->arg < 1 || e->arg > AXL_CHAN_OP_MAX) BAD(AXL_CHAN_V_ARG);
+        if (e->arg2 && e->arg != AXL_CHAN_OP_OBJ_REG) BAD(AXL_CHAN_V_RESERVED);
+        if (e->arg2 >= AXL_CHAN_OBJS_MAX) BAD(AXL_CHAN_V_ARG);
         break;
     default:
         break;
@@ -245,7 +247,8 @@ int axl_chan_msg_check(const void *buf, size_t len, unsigned nfds, struct axl_ch
     if (m.magic != AXL_CHAN_MAGIC) return AXL_EMALFORMED;
     if (m.version != AXL_CHAN_ABI_VERSION) return AXL_EVERSION;
     if (m.type < 1 || m.type > AXL_CHAN_MSG_MAX || m.reserved) return AXL_EMALFORMED;
-    if (m.nfds != want_fds[m.type] || nfds != m.nfds) return AXL_EMALFORMED;
+    int bell = m.type == AXL_CHAN_MSG_HELLO && m.nfds == (uint32_t)want_fds[m.type] + 1; /* v2 */
+    if ((m.nfds != want_fds[m.type] && !bell) || nfds != m.nfds) return AXL_EMALFORMED;
     switch (m.type) {
     case AXL_CHAN_MSG_HELLO: {
         const struct axl_chan_hello *h = &m.u.hello;

@@ -25,7 +25,7 @@
 #include "core/err.h"
 
 enum axl_doorbell_kicked axl_doorbell_kick(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
-                                           _Atomic uint32_t *peer_flags)
+                                           _Atomic uint32_t *peer_flags, int bell_fd)
 {
     int supp;
     uint32_t act = atomic_fetch_add_explicit(activity, 1, memory_order_seq_cst) + 1;
@@ -34,7 +34,14 @@ enum axl_doorbell_kicked axl_doorbell_kick(struct axl_doorbell_waker *w, _Atomic
     if (!(f & AXL_RING_F_NEED_WAKEUP)) return AXL_DOORBELL_NO_SLEEPER;
     if (!axl_doorbell_need_wake(w, f, act, axl_clock_ns(), &supp))
         return supp ? AXL_DOORBELL_SUPPRESSED : AXL_DOORBELL_NOT_NEEDED;
-    axl_futex_wake(activity);
+    if (bell_fd >= 0) {
+        uint64_t one = 1;
+        /* EAGAIN: the counter is saturated, so the sleeper is awake anyway */
+        ssize_t r = write(bell_fd, &one, sizeof(one));
+        (void)r;
+    } else {
+        axl_futex_wake(activity);
+    }
     return AXL_DOORBELL_WOKE;
 }
 

@@ -58,11 +58,13 @@ enum axl_doorbell_kicked {
 
 /* The waker's half of the protocol: bump our `activity` word (the peer
  * sleeps on it), full fence (pairs with the sleeper's prepare_sleep), read
- * the sleeper's flags word and FUTEX_WAKE it only when
- * axl_doorbell_need_wake() says so. The clock is read only when the peer
- * sleeps, so a busy pair costs no clock read and no syscall. */
+ * the sleeper's flags word and wake it only when axl_doorbell_need_wake()
+ * says so: FUTEX_WAKE on `activity`, or, when bell_fd >= 0 (the peer sleeps
+ * in poll(2): abi.h AXL_CHAN_MSG_HELLO), an 8-byte write to that eventfd.
+ * The clock is read only when the peer sleeps, so a busy pair costs no clock
+ * read and no syscall. */
 enum axl_doorbell_kicked axl_doorbell_kick(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
-                                           _Atomic uint32_t *peer_flags);
+                                           _Atomic uint32_t *peer_flags, int bell_fd);
 
 /* FUTEX_WAIT while *word == val, at most timeout_ns (0: no limit).
  * 1 woken (or the word had moved, or a signal), 0 timed out, negative errno. */

@@ -30,12 +30,12 @@
 int axl_chan_msg_send(int sock, const struct axl_chan_msg *m, const int *fds)
 {
     union {
-        char buf[CMSG_SPACE(sizeof(int) * AXL_CHAN_NREGIONS)];
+        char buf[CMSG_SPACE(sizeof(int) * AXL_CHAN_MSG_FDS_MAX)];
         struct cmsghdr align;
     } cm;
     struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (m->nfds > AXL_CHAN_NREGIONS) return AXL_EINVAL;
+    if (m->nfds > AXL_CHAN_MSG_FDS_MAX) return AXL_EINVAL;
     if (m->nfds) {
         memset(cm.buf, 0, sizeof(cm.buf));
         msg.msg_control = cm.buf;
@@ -73,7 +73,7 @@ static void close_all(int *fds, unsigned n)
         close(fds[i]);
 }
 
-int axl_chan_msg_recv(int sock, struct axl_chan_msg *m, int fds[2])
+int axl_chan_msg_recv(int sock, struct axl_chan_msg *m, int fds[AXL_CHAN_MSG_FDS_MAX])
 {
     union {
         char buf[CMSG_SPACE(sizeof(int) * MSG_MAX_FDS)];
@@ -151,19 +151,32 @@ out:
 int axl_chan_send_hello(int sock, const struct axl_chan_stk *ch)
 {
     struct axl_chan_msg m;
+    int fds[AXL_CHAN_MSG_FDS_MAX] = {ch->fd[0], ch->fd[1], ch->has_bell ? ch->bell_fd : -1};
     axl_chan_stk_hello(ch, &m);
-    return axl_chan_msg_send(sock, &m, ch->fd);
+    return axl_chan_msg_send(sock, &m, fds);
+}
+
+int axl_chan_recv_hello_bell(int sock, struct axl_chan_hello *h, int fds[AXL_CHAN_NREGIONS],
+                             int *bell_fd)
+{
+    struct axl_chan_msg m;
+    int got[AXL_CHAN_MSG_FDS_MAX];
+    int ret = axl_chan_msg_recv(sock, &m, got);
+    if (ret < 0) return ret;
+    if (m.type != AXL_CHAN_MSG_HELLO || (!bell_fd && m.nfds > AXL_CHAN_NREGIONS)) {
+        close_all(got, m.nfds);
+        /* A stack with a bell needs an app that rings it: refuse rather than
+         * run with wake-ups that never reach a sleeping replica. */
+        return m.type != AXL_CHAN_MSG_HELLO ? AXL_EMALFORMED : AXL_EVERSION;
+    }
+    fds[0] = got[0];
+    fds[1] = got[1];
+    if (bell_fd) *bell_fd = m.nfds > AXL_CHAN_NREGIONS ? got[AXL_CHAN_HELLO_BELL] : -1;
+    *h = m.u.hello;
+    return 0;
 }
 
 int axl_chan_recv_hello(int sock, struct axl_chan_hello *h, int fds[AXL_CHAN_NREGIONS])
 {
-    struct axl_chan_msg m;
-    int ret = axl_chan_msg_recv(sock, &m, fds);
-    if (ret < 0) return ret;
-    if (m.type != AXL_CHAN_MSG_HELLO) {
-        close_all(fds, m.nfds);
-        return AXL_EMALFORMED;
-    }
-    *h = m.u.hello;
-    return 0;
+    return axl_chan_recv_hello_bell(sock, h, fds, NULL);
 }

@@ -225,6 +225,12 @@ err:
     return ret;
 }
 
+void axl_chan_stk_set_bell(struct axl_chan_stk *ch, int bell_fd)
+{
+    ch->has_bell = bell_fd >= 0;
+    ch->bell_fd = bell_fd;
+}
+
 void axl_chan_stk_drop_fds(struct axl_chan_stk *ch)
 {
     for (int i = 0; i < AXL_CHAN_NREGIONS; i++) {
@@ -258,7 +264,7 @@ void axl_chan_stk_hello(const struct axl_chan_stk *ch, struct axl_chan_msg *m)
     m->magic = AXL_CHAN_MAGIC;
     m->version = AXL_CHAN_ABI_VERSION;
     m->type = AXL_CHAN_MSG_HELLO;
-    m->nfds = AXL_CHAN_NREGIONS;
+    m->nfds = AXL_CHAN_NREGIONS + (ch->has_bell ? 1u : 0u);
     m->u.hello = (struct axl_chan_hello){
         .app_id = ch->app_id,
         .max_socks = p->max_socks,
@@ -498,7 +504,8 @@ void axl_chan_stk_tx_consume(struct axl_chan_stk *ch, uint32_t id, uint32_t n)
 void axl_chan_stk_kick(struct axl_chan_stk *ch)
 {
     /* pairs with axl_chan_app_prepare_sleep */
-    enum axl_doorbell_kicked k = axl_doorbell_kick(&ch->waker, &ch->sctl->activity, ch->evq.flags);
+    enum axl_doorbell_kicked k =
+        axl_doorbell_kick(&ch->waker, &ch->sctl->activity, ch->evq.flags, -1);
     ch->stats.kicks++;
     ch->stats.wakes += k == AXL_DOORBELL_WOKE;
     ch->stats.wakes_suppressed += k == AXL_DOORBELL_SUPPRESSED;

@@ -19,11 +19,14 @@
  * failure) is delivered locally instead, without rate limit, like a kernel's
  * loopback.
  *
- * Errors in (RFC 1122 §3.2.2.1, §4.1.3.3): destination unreachable and time
- * exceeded quoting a datagram from us are passed to UDP as a socket error.
+ * Errors in (RFC 1122 §3.2.2.1, §4.1.3.3, §4.2.3.9): destination unreachable
+ * and time exceeded quoting a datagram from us are passed to UDP as a socket
+ * error, to TCP (net/tcp_icmp.c: soft/hard errors, Path MTU Discovery on
+ * fragmentation-needed, RFC 1191) with the message's second word (the
+ * next-hop MTU).
  *
  * Call chain: ipv4.c deliver -> axl_icmp_input -> echo_reply | error_input ->
- * udp.c axl_udp_err; ipv4.c/udp.c/arp.c -> axl_icmp_send_error -> ipv4.c.
+ * udp.c axl_udp_err | tcp_icmp.c tcp_icmp_error; ipv4.c/udp.c/arp.c -> axl_icmp_send_error -> ipv4.c.
  */
 #include "net/icmp.h"
 
@@ -34,6 +37,7 @@
 #include "core/compiler.h"
 #include "core/err.h"
 #include "net/stack_priv.h"
+#include "net/tcp_priv.h"
 #include "wire/csum.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
@@ -87,8 +91,8 @@ static int error_to_errno(uint8_t type, uint8_t code)
 }
 
 /* An error message's quote: our IP header and at least 8 bytes after it. */
-static int error_input(struct axl_stack *s, uint8_t type, uint8_t code, const uint8_t *q,
-                       size_t qlen)
+static int error_input(struct axl_stack *s, uint8_t type, uint8_t code, uint32_t rest,
+                       const uint8_t *q, size_t qlen)
 {
     if (qlen < AXL_IPV4_HLEN_MIN || (q[0] >> 4) != 4) return -1;
     size_t hlen = (size_t)(q[0] & 0x0f) * 4;
@@ -96,6 +100,8 @@ static int error_input(struct axl_stack *s, uint8_t type, uint8_t code, const ui
     if (axl_load_be32(q + AXL_IPV4_OFF_SRC) != s->addr) return -1;
     if (q[AXL_IPV4_OFF_PROTO] == AXL_IPPROTO_UDP)
         axl_udp_err(s, axl_load_be16(q + hlen), error_to_errno(type, code));
+    else if (q[AXL_IPV4_OFF_PROTO] == AXL_IPPROTO_TCP)
+        tcp_icmp_error(s, type, code, rest, error_to_errno(type, code), q, hlen, qlen);
     return 0;
 }
 
@@ -198,8 +204,8 @@ void axl_icmp_input(struct axl_stack *s, struct axl_ipdg *dg)
             AXL_STAT_INC(s, IcmpInDestUnreachs);
         else
             AXL_STAT_INC(s, IcmpInTimeExcds);
-        if (error_input(s, type, axl_icmp_view_code(&v), axl_icmp_view_data(&v),
-                        axl_icmp_view_data_len(&v)) < 0)
+        if (error_input(s, type, axl_icmp_view_code(&v), axl_icmp_view_rest(&v),
+                        axl_icmp_view_data(&v), axl_icmp_view_data_len(&v)) < 0)
             AXL_STAT_INC(s, DropIcmpBadQuote);
         goto drop;
     default:
@@ -249,7 +255,7 @@ int axl_icmp_send_error(struct axl_stack *s, const struct axl_ipdg *dg, uint8_t 
             AXL_STAT_INC(s, IcmpInDestUnreachs);
         else if (type == AXL_ICMP_TIME_EXCEEDED)
             AXL_STAT_INC(s, IcmpInTimeExcds);
-        error_input(s, type, code, msg + AXL_ICMP_HLEN, qlen);
+        error_input(s, type, code, rest, msg + AXL_ICMP_HLEN, qlen);
         return 1;
     }
     struct axl_ipv4_out o = {.dst = src, .proto = AXL_IPPROTO_ICMP, .tos = dg->tos};

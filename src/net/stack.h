@@ -46,6 +46,10 @@ struct axl_stack_cfg {
     uint32_t tcp_rcvbuf;       /* default receive buffer per connection (1 MiB) */
     uint32_t tcp_max_conns;    /* connections per engine, all states (262144) */
     uint8_t tcp_no_sack;       /* do not negotiate SACK (tests, interop experiments) */
+    /* Steering (src/steer/steer.h): this engine is queue steer_queue of
+     * steer_nqueues under the symmetric RSS hash; TCP active opens then pick
+     * ephemeral ports whose flow lands on that queue. steer_nqueues <= 1: off. */
+    uint16_t steer_queue, steer_nqueues;
 };
 
 /* Create an engine on an open port (which uses `pool`). now_ns is the current

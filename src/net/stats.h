@@ -103,6 +103,14 @@
     X(TcpAbortOnData)         /* data after close: reset */                                        \
     X(TcpTimeWaitReused)      /* TIME-WAIT connections reopened by a new SYN (RFC 6191) */         \
     X(TcpUrgRcvd)             /* segments with URG (delivered inline, RFC 6093) */                 \
+    X(TcpIcmpSoftErrors)      /* ICMP errors kept as a connection's soft error (RFC 5461) */       \
+    X(TcpIcmpHardAborts)      /* handshakes aborted by an ICMP hard error (RFC 1122 §4.2.3.9) */  \
+    X(TcpPmtuUpdates)         /* send MSS lowered by fragmentation-needed (RFC 1191) */            \
+    X(TcpLostRetransmit)      /* retransmissions found lost by later data's SACKs, resent */       \
+    /* pre-packetised objects (net/tcp_prepkt.h) */                                                \
+    X(TcpObjSegsTemplate) /* object segments sent from their pre-built template */                  \
+    X(TcpObjSegsRebuilt)  /* object bytes sent off a template boundary: built from the bytes */     \
+    X(TcpObjSegsFallback) /* object bytes on a connection whose MSS is below the templates' */      \
     /* ARP */                                                                                      \
     X(ArpInRequests)                                                                               \
     X(ArpInReplies)                                                                                \
@@ -192,6 +200,9 @@
     X(DropTcpOfo)            /* out-of-order queue refused the segment (memory bound) */           \
     X(DropTcpTimeWait)       /* consumed in TIME-WAIT (retransmitted FIN, ACKed) */                \
     X(DropTcpTimeWaitRst)    /* RST in TIME-WAIT: ignored (RFC 1337) */                            \
+    X(DropTcpIcmpNoConn)     /* ICMP error quoting a segment of no connection (or TIME-WAIT) */   \
+    X(DropTcpIcmpOutOfWindow) /* ... whose quoted sequence number is not in flight (RFC 5927) */ \
+    X(DropTcpIcmpPmtu)       /* fragmentation-needed that would not lower the send MSS */          \
     /* Output */                                                                                   \
     X(DropNoBuf) /* pool empty when building a frame */                                            \
     X(DropNoRoute)                                                                                 \

@@ -50,12 +50,15 @@
 #include "core/log.h"
 #include "net/stack_priv.h"
 #include "net/tcp_priv.h"
+#include "steer/steer.h"
 
 #define NPORTS 65536u
 
-/* A zero-copy chunk's cookie, stored at the start of its buffer. */
+/* A zero-copy chunk's cookie, stored at the start of its buffer; obj is the
+ * pre-packetised object the bytes belong to (net/tcp_prepkt.h), or NULL. */
 struct tcp_zc {
     void *cookie;
+    struct axl_tcp_obj *obj;
 };
 
 /* --- tables ------------------------------------------------------------------- */
@@ -379,6 +382,7 @@ static void zc_report(struct axl_tcb *t, struct axl_pkt *p)
     struct tcp_zc z;
     memcpy(&z, axl_pool_buf(t->s->pool, p->idx), sizeof(z));
     axl_pkt_free(t->s->pool, p);
+    if (z.obj) tcp_prepkt_unref(z.obj); /* the send queue's reference */
     /* After close the application still learns its memory is free. */
     if (t->ops && t->ops->zc_done) t->ops->zc_done(t, t->user, z.cookie);
 }
@@ -537,7 +541,42 @@ int axl_tcp_send(struct axl_tcb *t, const void *data, uint32_t len)
     return done ? (int)done : (len ? AXL_ENOBUFS : 0);
 }
 
+struct axl_pkt *tcp_sndq_chunk(struct axl_tcb *t, uint32_t off, uint32_t *base)
+{
+    struct tcp_sndq *q = &t->sq;
+    struct axl_pkt *p = q->cur;
+    uint32_t b = q->cur_off;
+    if (!p || b > off) {
+        p = q->head;
+        b = 0;
+    }
+    while (p && b + p->len <= off) { /* hot: usually zero or one step */
+        b += p->len;
+        p = p->next;
+    }
+    if (p) { /* the cursor moves as in tcp_sndq_copy */
+        q->cur = p;
+        q->cur_off = b;
+    }
+    *base = b;
+    return p;
+}
+
+struct axl_tcp_obj *tcp_sndq_chunk_obj(const struct axl_tcb *t, const struct axl_pkt *p)
+{
+    if (!chunk_is_zc(t->s->pool, p)) return NULL;
+    struct tcp_zc z;
+    memcpy(&z, axl_pool_buf(t->s->pool, p->idx), sizeof(z));
+    return z.obj;
+}
+
 int axl_tcp_send_zc(struct axl_tcb *t, const void *data, uint32_t len, void *cookie)
+{
+    return tcp_send_ref(t, data, len, cookie, NULL);
+}
+
+int tcp_send_ref(struct axl_tcb *t, const void *data, uint32_t len, void *cookie,
+                 struct axl_tcp_obj *obj)
 {
     int rc = send_check(t);
     if (rc < 0) return rc;
@@ -548,7 +587,7 @@ int axl_tcp_send_zc(struct axl_tcb *t, const void *data, uint32_t len, void *coo
     if (pool_low(pool)) return AXL_ENOBUFS;
     struct axl_pkt *p = axl_pkt_alloc(pool);
     if (!p) return AXL_ENOBUFS;
-    struct tcp_zc z = {cookie};
+    struct tcp_zc z = {cookie, obj};
     memcpy(axl_pool_buf(pool, p->idx), &z, sizeof(z));
     p->data = (uint8_t *)(uintptr_t)data; /* read only: the engine never writes it */
     p->len = len;
@@ -820,7 +859,8 @@ uint16_t axl_tcp_listener_port(const struct axl_tcp_listener *l)
 
 /* RFC 6056 §3.3.3 (Algorithm 3, simple hash-based): a per-destination
  * offset from a keyed hash plus a global counter, then the next port whose
- * 4-tuple is free. */
+ * 4-tuple is free (and, on a hash-steered device, whose flow lands on this
+ * engine's queue: steer/steer.h; about n times as many candidates tried). */
 static int pick_port(struct axl_stack *s, uint32_t daddr, uint16_t dport, uint16_t *out)
 {
     struct axl_tcp_state *ts = &s->tcp;
@@ -834,6 +874,9 @@ static int pick_port(struct axl_stack *s, uint32_t daddr, uint16_t dport, uint16
     for (uint32_t i = 0; i < range; i++) {
         uint16_t p = (uint16_t)(AXL_TCP_EPHEMERAL_LO + (off + ts->port_counter + i) % range);
         if (ts->listeners[p] || tcp_lookup(s, daddr, dport, p)) continue;
+        /* steering: a port whose replies would reach another queue is skipped */
+        if (!axl_steer_port_ok(s->addr, daddr, p, dport, ts->steer_queue, ts->steer_nqueues))
+            continue;
         ts->port_counter += i + 1;
         *out = p;
         return 0;
@@ -1102,6 +1145,8 @@ int axl_tcp_init(struct axl_stack *s, const struct axl_stack_cfg *cfg)
     ts->rcvbuf = AXL_MIN(AXL_MAX(ts->rcvbuf, AXL_TCP_BUF_MIN), AXL_TCP_BUF_MAX);
     ts->max_conns = cfg->tcp_max_conns ? cfg->tcp_max_conns : AXL_TCP_MAX_CONNS_DEFAULT;
     ts->no_sack = cfg->tcp_no_sack;
+    ts->steer_nqueues = cfg->steer_nqueues;
+    ts->steer_queue = cfg->steer_nqueues > 1 ? cfg->steer_queue % cfg->steer_nqueues : 0;
     ts->hash_key = axl_rand_u64(&s->rng);
     ts->port_counter = (uint32_t)axl_rand_u64(&s->rng);
     if (cfg->seed) {

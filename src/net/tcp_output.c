@@ -126,6 +126,26 @@ static struct axl_pkt *seg_alloc(struct axl_stack *s)
     return p;
 }
 
+/* Bookkeeping of a segment that is leaving (whoever built it). */
+static void xmit_sent(struct axl_tcb *t, uint8_t flags, int retrans)
+{
+    struct axl_stack *s = t->s;
+    if (flags & AXL_TCP_ACK) {
+        /* This segment acknowledges everything received: no ACK owed. */
+        t->last_ack_sent = t->rcv_nxt;
+        t->flags &= ~TF_ACK_NOW;
+        if (t->flags & TF_ACK_DELAYED) {
+            t->flags &= ~TF_ACK_DELAYED;
+            axl_timer_stop(&s->tw, &t->t_delack);
+        }
+    }
+    if (retrans) {
+        AXL_STAT_INC(s, TcpRetransSegs);
+        t->retrans++;
+        t->flags &= ~TF_RTT_TIMING; /* Karn (RFC 6298 §3): the sample would be ambiguous */
+    }
+}
+
 /* Build and send one segment of the connection: seq, control bits, up to
  * dlen bytes of the send queue at seq. Returns the payload bytes sent or a
  * negative AXL_E*. */
@@ -166,6 +186,11 @@ static int xmit(struct axl_tcb *t, uint32_t seq, uint8_t flags, uint32_t dlen, i
     uint32_t hlen = AXL_TCP_HLEN_MIN + olen;
     uint32_t dmax = t->snd_mss > olen ? t->snd_mss - olen : 1;
     if (dlen > dmax) dlen = dmax;
+    int prc = 0;
+    if (dlen && tcp_prepkt_xmit(t, &r, seq - t->snd_una, dlen, &prc)) { /* tcp_prepkt.c */
+        xmit_sent(t, flags, retrans);
+        return prc < 0 && prc != AXL_EHOSTUNREACH ? prc : (int)dlen;
+    }
     struct axl_pkt *pkt = seg_alloc(s);
     if (!pkt) return AXL_ENOBUFS;
     if (dlen) {
@@ -179,20 +204,7 @@ static int xmit(struct axl_tcb *t, uint32_t seq, uint8_t flags, uint32_t dlen, i
         return n;
     }
     pkt->len = (uint32_t)n;
-    if (flags & AXL_TCP_ACK) {
-        /* This segment acknowledges everything received: no ACK owed. */
-        t->last_ack_sent = t->rcv_nxt;
-        t->flags &= ~TF_ACK_NOW;
-        if (t->flags & TF_ACK_DELAYED) {
-            t->flags &= ~TF_ACK_DELAYED;
-            axl_timer_stop(&s->tw, &t->t_delack);
-        }
-    }
-    if (retrans) {
-        AXL_STAT_INC(s, TcpRetransSegs);
-        t->retrans++;
-        t->flags &= ~TF_RTT_TIMING; /* Karn (RFC 6298 §3): the sample would be ambiguous */
-    }
+    xmit_sent(t, flags, retrans);
     int rc = xmit_pkt(s, t->raddr, pkt, flags);
     if (rc < 0 && rc != AXL_EHOSTUNREACH) return rc;
     return (int)dlen;
@@ -234,6 +246,8 @@ int tcp_send_data(struct axl_tcb *t, uint32_t seq, uint32_t len, int retrans)
     uint32_t off = seq - t->snd_una;
     uint32_t have = t->sq.bytes > off ? t->sq.bytes - off : 0;
     if (len > have) len = have;
+    int cut;
+    len = tcp_prepkt_seg_limit(t, off, len, &cut); /* object segment boundaries */
     uint8_t f = AXL_TCP_ACK;
     if (len && len == have) f |= AXL_TCP_PSH;
     if ((t->flags & TF_FIN_SENT) && seq + len == t->snd_fin) f |= AXL_TCP_FIN;
@@ -413,6 +427,8 @@ int tcp_send_new_one(struct axl_tcb *t, uint32_t len)
     uint32_t off = t->snd_nxt - t->snd_una;
     uint32_t unsent = t->sq.bytes > off ? t->sq.bytes - off : 0;
     len = AXL_MIN(len, unsent);
+    int cut;
+    len = tcp_prepkt_seg_limit(t, off, len, &cut); /* object segment boundaries */
     int fin = fin_due(t, len, unsent);
     if (!len && !fin) return 0;
     return emit(t, len, fin);
@@ -429,9 +445,11 @@ static int send_new(struct axl_tcb *t)
         uint32_t flight = t->snd_nxt - t->snd_una;
         uint32_t segmax = tcp_seg_max(t);
         uint32_t len = AXL_MIN(AXL_MIN(unsent, usable_window(t, flight)), segmax);
+        int cut; /* ends at an object's pre-built segment boundary (tcp_prepkt.c) */
+        len = tcp_prepkt_seg_limit(t, off, len, &cut);
         int fin = fin_due(t, len, unsent);
         if (!len && !fin) break;
-        if (len < segmax && !fin) {
+        if (len < segmax && !fin && !cut) {
             if (len < unsent) {
                 /* RFC 1122 §4.2.3.4 (sender SWS): a partial segment only when
                  * it is at least half the largest window the peer offered. */

@@ -26,6 +26,7 @@
 #ifndef AXL_NET_TCP_PRIV_H
 #define AXL_NET_TCP_PRIV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/clock.h"
@@ -133,6 +134,10 @@ struct axl_ipdg;
 /** AXL_TCP_TCB_CACHE: freed TCBs kept for reuse (no malloc per SYN in the
  *  steady state). */
 #define AXL_TCP_TCB_CACHE 1024u
+/** AXL_TCP_PMTU_MIN: the smallest path MTU a fragmentation-needed message
+ *  can set (Linux min_pmtu 552): lower values, legitimate or forged, are
+ *  raised to it (RFC 5927 §7.2 resource concern), so the MSS stays >= 512. */
+#define AXL_TCP_PMTU_MIN 552u
 /** Ephemeral ports (RFC 6335 §6). */
 #define AXL_TCP_EPHEMERAL_LO 49152u
 #define AXL_TCP_EPHEMERAL_HI 65535u
@@ -269,6 +274,7 @@ struct axl_tcb {
     uint8_t dupacks;
     uint8_t nretries; /* consecutive timeouts of t_rtx (RTO or persist) */
     uint8_t kprobes;  /* keep-alive probes unanswered */
+    uint8_t lr_on;    /* lost-retransmission watch armed (tcp_recovery.c) */
     uint16_t snd_mss; /* effective send MSS before options (RFC 9293 §3.7.1) */
     uint16_t rcv_mss; /* largest segment seen, estimates the peer's MSS */
     uint16_t adv_mss; /* MSS we announced */
@@ -280,6 +286,7 @@ struct axl_tcb {
     uint64_t last_snd_ns;  /* last data sent (restart after idle, RFC 5681 §4.1) */
     uint64_t rto_start_ns; /* first timeout of the current episode (USER_TIMEOUT) */
     uint64_t retrans;      /* segments retransmitted */
+    uint32_t lr_seq, lr_hi; /* the retransmission at lr_seq left when SND.MAX was lr_hi */
 
     uint32_t sndbuf, rcvbuf;
     uint32_t user_timeout_ms;
@@ -327,6 +334,7 @@ struct axl_tcp_state {
     uint32_t ncache;
     uint32_t nconns, max_conns;
     uint32_t port_counter;        /* RFC 6056 algorithm 3 "next_ephemeral" */
+    uint16_t steer_queue, steer_nqueues; /* axl_stack_cfg.steer_*: ports land on that queue */
     uint64_t hash_key;            /* keys the table hash */
     struct axl_tcp_secret secret; /* ISNs and cookies (RFC 6528) */
     uint64_t msl_ns;
@@ -394,6 +402,17 @@ void tcp_sndq_ack(struct axl_tcb *t, uint32_t n);
 /* Copy n bytes starting `off` bytes after snd_una into dst. */
 void tcp_sndq_copy(struct axl_tcb *t, uint32_t off, uint8_t *dst, uint32_t n);
 void tcp_sndq_purge(struct axl_tcb *t);
+/* Queue len bytes by reference (axl_tcp_send_zc; obj: the bytes are the
+ * pre-packetised object's, and the queue holds one reference to it, dropped
+ * with tcp_prepkt_unref when the chunk goes). */
+struct axl_tcp_obj;
+int tcp_send_ref(struct axl_tcb *t, const void *data, uint32_t len, void *cookie,
+                 struct axl_tcp_obj *obj);
+/* The send-queue chunk holding the byte `off` bytes after snd_una (NULL past
+ * the end); *base = the chunk's offset. Moves the cursor. */
+struct axl_pkt *tcp_sndq_chunk(struct axl_tcb *t, uint32_t off, uint32_t *base);
+/* The object a chunk's bytes belong to, or NULL (copy / plain zero-copy). */
+struct axl_tcp_obj *tcp_sndq_chunk_obj(const struct axl_tcb *t, const struct axl_pkt *p);
 /* Receive queue: append a payload chain in order (consumes it). */
 void tcp_rcvq_append(struct axl_tcb *t, struct axl_pkt *chain, uint32_t len);
 /* Bytes of receive buffer space not used by queued data. */
@@ -442,6 +461,21 @@ uint32_t tcp_seg_max(const struct axl_tcb *t);
 /* After the application released received bytes: window update if due. */
 void tcp_rcv_window_update(struct axl_tcb *t);
 
+/* ---- tcp_prepkt.c: pre-packetised objects (net/tcp_prepkt.h) ------------ */
+/* Drop one reference (a send queue's). */
+void tcp_prepkt_unref(struct axl_tcp_obj *o);
+/* A segment of dlen bytes at send-queue offset off, header fields in *r
+ * (from xmit): when the bytes are exactly one pre-built segment of an
+ * object, build the frame from its template and send it; returns 1 with
+ * *rc = dlen or a negative AXL_E*. Returns 0 when the segment must be built
+ * from the bytes (counted rebuilt / fallback when they are an object's). */
+int tcp_prepkt_xmit(struct axl_tcb *t, const struct axl_tcp_repr *r, uint32_t off,
+                    uint32_t dlen, int *rc);
+/* Segment length at send-queue offset off: len, cut at the next boundary of
+ * an object's pre-built segments (and at the start of an object), so that
+ * segments line up with the templates. *cut = 1 when it was cut. */
+uint32_t tcp_prepkt_seg_limit(struct axl_tcb *t, uint32_t off, uint32_t len, int *cut);
+
 /* ---- tcp_recovery.c: duplicate ACKs, fast retransmit/recovery ---------- */
 /* A duplicate ACK (RFC 5681 §2) arrived. */
 void tcp_dupack(struct axl_tcb *t);
@@ -453,6 +487,15 @@ void tcp_rec_sent(struct axl_tcb *t, uint32_t seq, uint32_t len);
 void tcp_rec_ack(struct axl_tcb *t, const struct tcp_seg *g);
 void tcp_rec_on_rto(struct axl_tcb *t);
 void tcp_rec_output(struct axl_tcb *t);
+
+/* ---- tcp_icmp.c: ICMP errors about our segments ------------------------- */
+/* From icmp.c: an ICMP error of type/code (rest: its second word, err: the
+ * errno it maps to) quoting q, our IPv4 header of hlen bytes and qlen bytes
+ * in all (at least hlen + 8). */
+void tcp_icmp_error(struct axl_stack *s, uint8_t type, uint8_t code, uint32_t rest, int err,
+                    const uint8_t *q, size_t hlen, size_t qlen);
+/* The path MTU a fragmentation-needed message reports (RFC 1191 §4, §5). */
+uint32_t tcp_pmtu_from_icmp(uint32_t rest, uint32_t quoted_len);
 
 /* ---- tcp_timer.c -------------------------------------------------------- */
 /* Arm a timer `delay` ns after the engine's current time (s->now_ns; the

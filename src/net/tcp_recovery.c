@@ -81,7 +81,47 @@ static uint32_t rxt_one(struct axl_tcb *t, const struct tcp_sb_seg *sg)
     uint32_t n = (uint32_t)rc;
     if ((t->flags & TF_FIN_SENT) && sg->seq + n == t->snd_fin) n++; /* the FIN went too */
     tcp_sb_sent(&t->sb, sg->seq, n, sg->rule);
+    if (sg->seq == t->snd_una) {
+        /* Watch the retransmission of the lowest hole (lost_rxt_check). */
+        t->lr_on = 1;
+        t->lr_seq = sg->seq;
+        t->lr_hi = t->snd_max;
+    }
     return n;
+}
+
+/* Lost retransmissions. RFC 6675 retransmits a hole once per recovery: when
+ * the retransmission is lost too, only the RTO repairs it, and at a few
+ * percent loss that makes the sender RTO-bound (every 20th retransmission
+ * at 5%). The idea of RACK (RFC 8985 §6.2, "a segment is lost if a segment
+ * sent after it was delivered"), for the one retransmission that matters,
+ * the lowest hole's, which holds SND.UNA back: it is lost once data first
+ * sent after it (above lr_hi, SND.MAX when it left) has been SACKed DupThresh
+ * segments deep (the same reordering allowance as RFC 6675 §4 IsLost). It is
+ * then sent again, once per such proof; congestion control already reacted
+ * to this loss episode (RFC 8985 §9.3: one reduction per recovery). When the
+ * cumulative ACK passes it and the next hole was retransmitted already, the
+ * watch moves there, dated now (later than the truth: a late detection,
+ * never a spurious one). Costs two compares per ACK in recovery. */
+static void lost_rxt_check(struct axl_tcb *t)
+{
+    if (!t->lr_on) return;
+    if (axl_seq_gt(t->snd_una, t->lr_seq)) {
+        t->lr_on = 0;
+        if (axl_seq_lt(t->snd_una, tcp_sb_high_rxt(&t->sb))) {
+            t->lr_on = 1;
+            t->lr_seq = t->snd_una;
+            t->lr_hi = t->snd_max;
+        }
+        return;
+    }
+    uint32_t lo, hi;
+    if (!tcp_sb_sacked_span(&t->sb, &lo, &hi) || !axl_seq_gt(lo, t->snd_una)) return;
+    if (axl_seq_lt(hi, t->lr_hi + AXL_TCP_DUPACK_THRESH * tcp_seg_max(t))) return;
+    AXL_STAT_INC(t->s, TcpLostRetransmit);
+    struct tcp_sb_seg sg = {t->snd_una, AXL_MIN(lo - t->snd_una, tcp_seg_max(t)),
+                            TCP_SB_SEG_LOST};
+    if (!rxt_one(t, &sg)) t->lr_on = 0; /* not sent: the RTO remains the backstop */
 }
 
 /* RFC 6675 §5 step (C) (and §5.1 after an RTO): while cwnd - pipe >= SMSS,
@@ -131,11 +171,14 @@ void tcp_rec_ack(struct axl_tcb *t, const struct tcp_seg *g)
         rxt_one(t, &r.rxt); /* §5 step (4.3) */
         break;
     case TCP_SB_ACK_RECOVERY:
-    case TCP_SB_ACK_AFTER_RTO:
+        lost_rxt_check(t);
         break; /* step (C) runs in tcp_output once the ACK is processed */
+    case TCP_SB_ACK_AFTER_RTO:
+        break;
     case TCP_SB_ACK_EXIT:
         t->flags &= ~TF_RECOVERY;
         t->dupacks = 0;
+        t->lr_on = 0;
         break;
     default:
         break;
@@ -144,5 +187,6 @@ void tcp_rec_ack(struct axl_tcb *t, const struct tcp_seg *g)
 
 void tcp_rec_on_rto(struct axl_tcb *t)
 {
+    t->lr_on = 0;
     tcp_sb_on_rto(&t->sb); /* RFC 6675 §5.1; tcp_output then runs NextSeg */
 }

@@ -101,3 +101,22 @@ uint32_t tcp_sb_snd_max(const struct tcp_sb *sb)
 {
     return csk(sb)->snd_max;
 }
+
+uint32_t tcp_sb_high_rxt(const struct tcp_sb *sb)
+{
+    return csk(sb)->high_rxt;
+}
+
+int tcp_sb_sacked_span(const struct tcp_sb *sb, uint32_t *lo, uint32_t *hi)
+{
+    const struct axl_tcp_sack *s = csk(sb);
+    if (!s->n) return 0;
+    *lo = s->r[0].start;
+    *hi = s->r[s->n - 1].end;
+    return 1;
+}
+
+void tcp_sb_set_mss(struct tcp_sb *sb, uint32_t mss)
+{
+    (void)axl_tcp_sack_set_mss(sk(sb), mss);
+}

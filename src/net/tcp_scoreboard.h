@@ -63,5 +63,12 @@ void tcp_sb_on_rto(struct tcp_sb *sb);
 int tcp_sb_can_send(const struct tcp_sb *sb, uint32_t cwnd);
 int tcp_sb_after_rto(const struct tcp_sb *sb);
 uint32_t tcp_sb_snd_max(const struct tcp_sb *sb);
+/* HighRxt + 1: unSACKed bytes below it were retransmitted in this recovery. */
+uint32_t tcp_sb_high_rxt(const struct tcp_sb *sb);
+/* The lowest SACKed byte and the end of the highest SACKed range: 0 when
+ * nothing is SACKed. */
+int tcp_sb_sacked_span(const struct tcp_sb *sb, uint32_t *lo, uint32_t *hi);
+/* SMSS changed (PMTUD). */
+void tcp_sb_set_mss(struct tcp_sb *sb, uint32_t mss);
 
 #endif

@@ -30,6 +30,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/opts.h"
+#include "port/dirport.h" /* axl_port_dir_ops: the director's replica end */
 #include "port/pcap.h"
 
 #define AXL_PORT_MAX_QUEUES 64u
@@ -44,6 +45,7 @@ static const struct {
     {"afxdp", &axl_port_afxdp_ops, 1}, {"afpacket", &axl_port_afpacket_ops, 1},
     {"tap", &axl_port_tap_ops, 1},     {"shm", &axl_port_shm_ops, 0},
     {"mem", &axl_port_mem_ops, 0},
+    {"dir", &axl_port_dir_ops, 0}, /* dirport.h: a replica behind the director */
 };
 
 static int kind_index(const char *kind, size_t len)

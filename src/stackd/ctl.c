@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ctl.c - the supervisor's control socket: a Unix stream socket speaking the
- * line protocol of ctl_proto.h (ping, replicas, stats, kill-replica).
+ * line protocol of ctl_proto.h (ping, replicas, stats, kill-replica, apps,
+ * listeners, and the application session commands attach, reattach, listen,
+ * unlisten, served with apps.c).
+ *
+ * Sessions: a client that attached is an application; its channel sockets
+ * go out with the first byte of the "ok" line of the attach / reattach reply
+ * (SCM_RIGHTS on the stream: the output buffer remembers the offset and the
+ * fds, and client_flush sends that byte with sendmsg). The session ends when
+ * the connection closes (client_drop -> sup_app_detach).
  *
  * Ownership of the path: PATH.lock is flock()ed for the supervisor's whole
  * life, so "another live axl-stackd owns PATH" is a lock that cannot be taken
@@ -35,9 +43,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include "core/err.h"
 #include "core/log.h"
 #include "stackd/stackd.h"
+
+#define CMDS "ping, replicas, stats, kill-replica, apps, listeners, attach, reattach, listen, unlisten"
 
 /** AXL_CTL_OUT_MAX: unread response bytes a client may hold us to. */
 #define AXL_CTL_OUT_MAX (8u << 20)
@@ -51,6 +63,10 @@ struct ctl_client {
     char *out;
     size_t outlen, outoff, outcap;
     int oom; /* an append failed: drop the client */
+    uint32_t app_id; /* session: the application's id, 0 = not attached */
+    int pfd[AXL_MAX_REPLICAS]; /* fds that go with the byte at out[pfd_off] */
+    uint32_t npfd;
+    size_t pfd_off;
 };
 
 /* ---- output buffer --------------------------------------------------------- */
@@ -243,6 +259,142 @@ static void cmd_kill(struct ctl_client *cl, struct sup *S, int argc, char **argv
     out_add(cl, "ok\nreplica=%u pid=%d signal=%s\n" AXL_CTL_END "\n", idx, (int)v.pid, signame);
 }
 
+/* ---- sessions ---------------------------------------------------------------------- */
+
+/* Queue fds to go with the next byte appended to the output. */
+static void fds_mark(struct ctl_client *cl)
+{
+    cl->pfd_off = cl->outlen;
+}
+
+static void cmd_attach(struct ctl_client *cl, struct sup *S, int argc, char **argv)
+{
+    if (argc != 2 || !axl_app_name_ok(argv[1])) {
+        reply_err(cl, "EINVAL", "usage: attach NAME (1..%d of A-Z a-z 0-9 . _ -)",
+                  AXL_APP_NAME_MAX);
+        return;
+    }
+    if (cl->app_id) {
+        reply_err(cl, "EALREADY", "this connection is application %u already", cl->app_id);
+        return;
+    }
+    if (cl->npfd) {
+        reply_err(cl, "EAGAIN", "read the previous reply first");
+        return;
+    }
+    uint32_t id;
+    int rc = sup_app_attach(S, cl->fd, argv[1], &id);
+    if (rc == -EMFILE) {
+        reply_err(cl, "EMFILE", "too many applications (%d)", AXL_SUP_MAX_APPS);
+        return;
+    }
+    if (rc < 0) {
+        reply_err(cl, "EIO", "cannot attach: %s", strerror(-rc));
+        return;
+    }
+    cl->app_id = id;
+    uint32_t n = sup_nreplicas(S), lq[AXL_MAX_REPLICAS], lg[AXL_MAX_REPLICAS], li[AXL_MAX_REPLICAS];
+    for (uint32_t i = 0; i < n && i < AXL_MAX_REPLICAS; i++) {
+        int fd;
+        if (sup_app_channel(S, id, i, &fd, &lq[cl->npfd], &lg[cl->npfd]) < 0) continue;
+        li[cl->npfd] = i;
+        cl->pfd[cl->npfd++] = fd;
+    }
+    fds_mark(cl);
+    out_add(cl, "ok\napp=%u replicas=%u\n", id, n);
+    for (uint32_t k = 0; k < cl->npfd; k++)
+        out_add(cl, "replica=%u queue=%u gen=%u\n", li[k], lq[k], lg[k]);
+    out_add(cl, AXL_CTL_END "\n");
+}
+
+static int need_session(struct ctl_client *cl, const char *cmd)
+{
+    if (cl->app_id) return 1;
+    reply_err(cl, "EPERM", "%s: only for an attached application (attach NAME first)", cmd);
+    return 0;
+}
+
+static void cmd_reattach(struct ctl_client *cl, struct sup *S, int argc, char **argv)
+{
+    uint32_t idx, q, g;
+    int fd;
+    if (!need_session(cl, "reattach")) return;
+    if (argc != 2 || parse_u32(argv[1], &idx) < 0) {
+        reply_err(cl, "EINVAL", "usage: reattach N");
+        return;
+    }
+    if (idx >= sup_nreplicas(S)) {
+        reply_err(cl, "ENOENT", "no replica %u (replicas 0..%u)", idx, sup_nreplicas(S) - 1);
+        return;
+    }
+    if (cl->npfd) {
+        reply_err(cl, "EAGAIN", "read the previous reply first");
+        return;
+    }
+    int rc = sup_app_channel(S, cl->app_id, idx, &fd, &q, &g);
+    if (rc == -ESRCH) {
+        reply_err(cl, "ESRCH", "replica %u is not running", idx);
+        return;
+    }
+    if (rc < 0) {
+        reply_err(cl, "EIO", "no channel to replica %u: %s", idx, strerror(-rc));
+        return;
+    }
+    cl->pfd[cl->npfd++] = fd;
+    fds_mark(cl);
+    out_add(cl, "ok\nreplica=%u queue=%u gen=%u\n" AXL_CTL_END "\n", idx, q, g);
+}
+
+static void cmd_listen(struct ctl_client *cl, struct sup *S, int argc, char **argv, int add)
+{
+    const char *cmd = add ? "listen" : "unlisten";
+    uint32_t port;
+    uint8_t proto;
+    if (!need_session(cl, cmd)) return;
+    if (argc != 3 || parse_u32(argv[2], &port) < 0 || port < 1 || port > 65535 ||
+        (strcmp(argv[1], "tcp") && strcmp(argv[1], "udp"))) {
+        reply_err(cl, "EINVAL", "usage: %s tcp|udp PORT (1..65535)", cmd);
+        return;
+    }
+    proto = !strcmp(argv[1], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+    int rc = sup_app_listen(S, cl->app_id, proto, (uint16_t)port, add);
+    if (rc == AXL_EEXIST)
+        reply_err(cl, "EEXIST", "%s port %u is held by another listener", argv[1], port);
+    else if (rc == AXL_ENOENT)
+        reply_err(cl, "ENOENT", "you do not hold %s port %u", argv[1], port);
+    else if (rc < 0)
+        reply_err(cl, "ENOBUFS", "the listener registry is full (%d)", AXL_REG_MAX);
+    else
+        out_add(cl, "ok\n" AXL_CTL_END "\n");
+}
+
+static void cmd_apps(struct ctl_client *cl, struct sup *S)
+{
+    const struct sup_apps *A = sup_apps_of(S);
+    out_add(cl, "ok\n");
+    for (uint32_t i = 0; i < AXL_SUP_MAX_APPS; i++) {
+        const struct sup_app *a = &A->a[i];
+        if (!a->id) continue;
+        out_add(cl, "app=%u pid=%d uid=%u name=%s channels=%u listeners=%u\n", a->id, (int)a->pid,
+                (unsigned)a->uid, a->name, sup_app_channels(S, a), sup_app_listeners(S, a->id));
+    }
+    out_add(cl, AXL_CTL_END "\n");
+}
+
+static void cmd_listeners(struct ctl_client *cl, struct sup *S)
+{
+    const struct axl_registry *r = sup_registry(S);
+    out_add(cl, "ok\n");
+    for (uint32_t i = 0; i < r->n; i++) {
+        const struct axl_reg_entry *e = &r->e[i];
+        char app[16] = "-";
+        if (e->kind == AXL_REG_APP) snprintf(app, sizeof(app), "%u", e->app);
+        out_add(cl, "kind=%s proto=%s port=%u app=%s\n", axl_reg_kind_name(e->kind),
+                e->proto == IPPROTO_TCP ? "tcp" : "udp", e->port, app);
+    }
+    out_add(cl, AXL_CTL_END "\n");
+}
+
 /* Split a request line into at most 8 space-separated tokens. */
 static int tokenize(char *line, char **argv, int max)
 {
@@ -270,7 +422,7 @@ static void handle_line(struct ctl_client *cl, struct sup *S, char *line)
         return;
     }
     if (argc < 2) {
-        reply_err(cl, "EINVAL", "missing command (ping, replicas, stats, kill-replica)");
+        reply_err(cl, "EINVAL", "missing command (" CMDS ")");
         return;
     }
     const char *cmd = argv[1];
@@ -282,17 +434,30 @@ static void handle_line(struct ctl_client *cl, struct sup *S, char *line)
         cmd_stats(cl, S);
     else if (!strcmp(cmd, "kill-replica"))
         cmd_kill(cl, S, argc - 1, argv + 1);
-    else if (!strcmp(cmd, "ping") || !strcmp(cmd, "replicas") || !strcmp(cmd, "stats"))
+    else if (!strcmp(cmd, "apps") && argc == 2)
+        cmd_apps(cl, S);
+    else if (!strcmp(cmd, "listeners") && argc == 2)
+        cmd_listeners(cl, S);
+    else if (!strcmp(cmd, "attach"))
+        cmd_attach(cl, S, argc - 1, argv + 1);
+    else if (!strcmp(cmd, "reattach"))
+        cmd_reattach(cl, S, argc - 1, argv + 1);
+    else if (!strcmp(cmd, "listen") || !strcmp(cmd, "unlisten"))
+        cmd_listen(cl, S, argc - 1, argv + 1, !strcmp(cmd, "listen"));
+    else if (!strcmp(cmd, "ping") || !strcmp(cmd, "replicas") || !strcmp(cmd, "stats") ||
+             !strcmp(cmd, "apps") || !strcmp(cmd, "listeners"))
         reply_err(cl, "EINVAL", "%s takes no arguments", cmd);
     else
-        reply_err(cl, "ENOENT", "unknown command '%.64s' (ping, replicas, stats, kill-replica)",
-                  cmd);
+        reply_err(cl, "ENOENT", "unknown command '%.64s' (" CMDS ")", cmd);
 }
 
 /* ---- clients --------------------------------------------------------------------- */
 
 static void client_drop(struct ctl *c, struct ctl_client *cl)
 {
+    for (uint32_t i = 0; i < cl->npfd; i++)
+        close(cl->pfd[i]);
+    if (cl->app_id && c->sup) sup_app_detach(c->sup, cl->app_id); /* the session ends */
     if (cl->fd >= 0) {
         epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
         close(cl->fd);
@@ -312,7 +477,32 @@ static int client_flush(struct ctl *c, struct ctl_client *cl, uint64_t tag)
         return -1;
     }
     while (cl->outoff < cl->outlen) {
-        ssize_t n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff, MSG_NOSIGNAL);
+        size_t end = cl->outlen;
+        ssize_t n;
+        if (cl->npfd && cl->outoff < cl->pfd_off) end = cl->pfd_off; /* up to the fds' byte */
+        if (cl->npfd && cl->outoff == cl->pfd_off) {
+            union {
+                char buf[CMSG_SPACE(sizeof(int) * AXL_MAX_REPLICAS)];
+                struct cmsghdr align;
+            } cm;
+            struct iovec iov = {cl->out + cl->outoff, end - cl->outoff};
+            struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                                 .msg_controllen = CMSG_SPACE(sizeof(int) * cl->npfd)};
+            memset(cm.buf, 0, sizeof(cm.buf));
+            struct cmsghdr *ch = CMSG_FIRSTHDR(&msg);
+            ch->cmsg_level = SOL_SOCKET;
+            ch->cmsg_type = SCM_RIGHTS;
+            ch->cmsg_len = CMSG_LEN(sizeof(int) * cl->npfd);
+            memcpy(CMSG_DATA(ch), cl->pfd, sizeof(int) * cl->npfd);
+            n = sendmsg(cl->fd, &msg, MSG_NOSIGNAL);
+            if (n > 0) { /* the fds went with the first byte: the app holds them now */
+                for (uint32_t i = 0; i < cl->npfd; i++)
+                    close(cl->pfd[i]);
+                cl->npfd = 0;
+            }
+        } else {
+            n = send(cl->fd, cl->out + cl->outoff, end - cl->outoff, MSG_NOSIGNAL);
+        }
         if (n > 0) {
             cl->outoff += (size_t)n;
             continue;
@@ -407,6 +597,7 @@ static void do_accept(struct ctl *c)
 
 void ctl_event(struct ctl *c, struct sup *S, uint64_t tag, uint32_t events)
 {
+    c->sup = S;
     if (tag == c->tag_base) {
         do_accept(c);
         return;
@@ -567,6 +758,7 @@ err:
 
 void ctl_close(struct ctl *c)
 {
+    c->sup = NULL; /* the replicas are gone: no one to tell about ending sessions */
     if (c->clients)
         for (uint32_t i = 0; i < AXL_CTL_MAX_CLIENTS; i++)
             if (c->clients[i].fd >= 0) client_drop(c, &c->clients[i]);
@@ -588,6 +780,8 @@ void ctl_forget(struct ctl *c)
     if (c->clients)
         for (uint32_t i = 0; i < AXL_CTL_MAX_CLIENTS; i++) {
             if (c->clients[i].fd >= 0) close(c->clients[i].fd);
+            for (uint32_t k = 0; k < c->clients[i].npfd; k++)
+                close(c->clients[i].pfd[k]);
             free(c->clients[i].out);
         }
     free(c->clients);

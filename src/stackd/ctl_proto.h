@@ -36,6 +36,7 @@
  *   apps            one line per attached application: app= pid= uid= name=
  *                   channels= listeners=
  *   listeners       one line per registry entry: kind= proto= port= app=
+ *                   (kind udp-echo | tcp-echo | app; app=- for built-ins)
  *
  * Applications (src/axl) attach over the same socket:
  *   attach NAME     make this connection an application session. The

@@ -16,7 +16,8 @@
  *   SIGUSR1: every replica writes its counters (--stats-out FILE for queue 0,
  *   FILE.qN for queue N; stdout without --stats-out).
  *
- * Built-in services for the demo and tests: --udp-echo PORT (RFC 862 over UDP),
+ * Built-in services for the demo and tests: --udp-echo PORT and --tcp-echo PORT
+ * (RFC 862 over UDP and TCP),
  * kept in the supervisor's listener registry and re-created by a restarted
  * replica.
  */
@@ -28,6 +29,7 @@
 #include "core/log.h"
 #include "core/opts.h"
 #include "port/port.h"
+#include "chan/chan.h"
 #include "stackd/stackd.h"
 
 int main(int argc, char **argv)
@@ -58,10 +60,25 @@ int main(int argc, char **argv)
         {"mac", 0, AXL_OPT_STR, "MAC", "our MAC address (default: the port's)", &cfg.mac_str},
         {"udp-echo", 0, AXL_OPT_MULTI, "PORT", "serve UDP echo (RFC 862) on PORT; repeatable",
          cfg.echo, 0, AXL_MAX_ECHO, &cfg.necho},
+        {"tcp-echo", 0, AXL_OPT_MULTI, "PORT", "serve TCP echo (RFC 862) on PORT; repeatable",
+         cfg.tcp_echo, 0, AXL_MAX_ECHO, &cfg.ntcp_echo},
+        {"socks", 0, AXL_OPT_U32, "N",
+         "sockets per application channel, a multiple of 64 (default 4096)", &cfg.chan_socks,
+         AXL_CHAN_SOCKS_MIN, AXL_CHAN_SOCKS_MAX},
+        {"ring", 0, AXL_OPT_U32, "BYTES",
+         "RX and TX ring bytes per application socket, a power of two (default 65536)",
+         &cfg.chan_ring, AXL_CHAN_RING_MIN, AXL_CHAN_RING_MAX},
+        {"queue", 0, AXL_OPT_U32, "N",
+         "command and event queue entries per application, a power of two (default 4096)",
+         &cfg.chan_queue, AXL_CHAN_QUEUE_MIN, AXL_CHAN_QUEUE_MAX},
         {"pool", 0, AXL_OPT_U32, "N", "packet buffers per queue (default 16384)", &cfg.pool_bufs,
          256, 1u << 22},
         {"buf-size", 0, AXL_OPT_U32, "B", "buffer size, 2048 or 4096 (jumbo: 16384 on tap/shm)",
          &cfg.buf_size, 2048, 16384},
+        {"director", 0, AXL_OPT_FLAG, NULL,
+         "a director process owns the (single-queue) device and steers frames to the replicas "
+         "by the symmetric RSS hash (automatic with --replicas N > 1 on one queue)",
+         &cfg.director},
         {"replicas", 'r', AXL_OPT_U32, "N",
          "replica processes, replica i owning queue i (default: one per port queue)", &cfg.replicas,
          1, AXL_MAX_REPLICAS},
@@ -129,6 +146,29 @@ int main(int argc, char **argv)
         }
         cfg.echo_port[i] = (uint16_t)p;
     }
+    for (uint32_t i = 0; i < cfg.ntcp_echo; i++) {
+        uint64_t p;
+        if (axl_parse_u64(cfg.tcp_echo[i], &p) < 0 || p == 0 || p > 65535) {
+            fprintf(stderr, "%s: --tcp-echo: '%s' is not a port number 1..65535\n", PROG,
+                    cfg.tcp_echo[i]);
+            return 2;
+        }
+        cfg.tcp_echo_port[i] = (uint16_t)p;
+    }
+    struct axl_chan_params cp;
+    struct axl_chan_layout cl;
+    axl_chan_params_default(&cp);
+    if (cfg.chan_socks) cp.max_socks = cfg.chan_socks;
+    if (cfg.chan_ring) cp.rx_size = cp.tx_size = cfg.chan_ring;
+    if (cfg.chan_queue) cp.evq_slots = cp.cmdq_slots = cfg.chan_queue;
+    if (axl_chan_layout(&cp, &cl) < 0) {
+        fprintf(stderr,
+                "%s: --socks %u --ring %u --queue %u: not a channel size (sockets a multiple of "
+                "64, ring and queue sizes powers of two, sockets x ring at most %llu bytes)\n",
+                PROG, cp.max_socks, cp.rx_size, cp.evq_slots,
+                (unsigned long long)AXL_CHAN_REGION_MAX);
+        return 2;
+    }
     if (!axl_is_pow2(cfg.buf_size)) {
         fprintf(stderr, "%s: --buf-size: %u is not a power of two\n", PROG, cfg.buf_size);
         return 2;
@@ -146,7 +186,7 @@ int main(int argc, char **argv)
     }
     if (cfg.mtu) pcfg.mtu = cfg.mtu;
 
-    if (cfg.replicas > pcfg.nqueues) {
+    if (cfg.replicas > pcfg.nqueues && pcfg.nqueues > 1) { /* one queue: the director (director.h) */
         fprintf(stderr,
                 "%s: --replicas %u: the port has %u queue%s (each replica owns one; give the "
                 "port more, e.g. afxdp:IF:%u)\n",

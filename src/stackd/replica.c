@@ -7,13 +7,23 @@
  * Call chain: supervisor.c spawn -> fork -> replica_main
  *   -> axl_rstat_attach (status page, state STARTING)
  *   -> pin CPU -> axl_pool_init -> axl_port_open(queue) -> axl_stack_create
- *   -> services from the listener registry (--udp-echo ...)
+ *   -> services from the listener registry (--udp-echo, --tcp-echo: svc/echo.h ...)
+ *   -> the service layer (svc/svc.h: the applications' channels)
  *   -> first start only: GATED + doorbell, wait at the start gate (EOF)
  *   -> READY + doorbell
- *   -> axl_stack_run_tick: the engine loop calls replica_tick, which beats
- *      the heartbeat (every AXL_REPLICA_TICK_NS while busy, before each sleep
- *      and after each wake) and exports the counters to the status page
- *   -> SIGTERM: STOPPING, last export, counters dump, close everything.
+ *   -> replica_run: the loop. Each iteration: axl_stack_poll (the engine)
+ *      + axl_svc_poll (the apps' commands, hints, events); every
+ *      AXL_REPLICA_TICK_NS also the supervisor link (NEW_APP / APP_GONE,
+ *      link.h) and the apps' sockets (REGMEM, hang-ups), the heartbeat and
+ *      the counter export. Idle (AXL_REPLICA_IDLE_SPINS empty iterations
+ *      over AXL_REPLICA_IDLE_NS): every app's sleep word is set
+ *      (axl_svc_prepare_sleep), then poll(2) on the port's fd, the
+ *      supervisor link, the bell eventfd the apps write instead of a futex
+ *      wake (abi.h HELLO) and the apps' sockets, until the next timer (at
+ *      most AXL_REPLICA_SLEEP_MAX_MS). No system call while busy except the
+ *      once-per-tick look at the link and sockets.
+ *   -> SIGTERM: STOPPING, last export, counters dump, apps' connections
+ *      aborted, close everything.
  *
  * Start modes: FRESH (first start) and RESTART (after a crash): both open a
  * fresh pool and re-open the queue; a restarted replica starts with no
@@ -42,14 +52,27 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "net/stack.h"
+#include "net/stack_priv.h" /* the timer wheel: how long the loop may sleep */
 #include "net/stats.h"
 #include "stackd/stackd.h"
+#include "svc/echo.h"
+#include "stackd/director.h"
+#include "svc/svc.h"
+
+#include <poll.h>
 
 /** AXL_REPLICA_TICK_NS: heartbeat and counter export period while busy. */
 #define AXL_REPLICA_TICK_NS (10 * AXL_NS_PER_MS)
 /** AXL_REPLICA_OPEN_WAIT_MS: how long a queue that is still busy (EBUSY) is
  *  retried; well below the supervisor's default start time-out (10 s). */
 #define AXL_REPLICA_OPEN_WAIT_MS 2000u
+/** AXL_REPLICA_IDLE_SPINS / _IDLE_NS: empty iterations, and time, before sleeping
+ *  (as the engine's own loop, net/stack.c). */
+#define AXL_REPLICA_IDLE_SPINS 2000u
+#define AXL_REPLICA_IDLE_NS    (50 * AXL_NS_PER_US)
+/** AXL_REPLICA_SLEEP_MAX_MS: longest single sleep (the heartbeat beats at least
+ *  this often when idle). */
+#define AXL_REPLICA_SLEEP_MAX_MS 100u
 
 /* Set only by signal handlers; read by the replica's loop. */
 static volatile sig_atomic_t r_stop, r_term, r_dump;
@@ -146,6 +169,7 @@ struct replica_tick {
     struct axl_port *port;
     uint64_t *buf; /* axl_rstat_ncounters() slots */
     uint32_t n;
+    struct axl_svc *svc;
 };
 
 static void export_counters(struct replica_tick *t)
@@ -157,6 +181,7 @@ static void export_counters(struct replica_tick *t)
     t->buf[k++] = t->pool->alloc_fail;
     for (unsigned i = 0; i < axl_port_stat_count() && k < t->n; i++)
         t->buf[k++] = axl_port_stat_value(t->port, i);
+    if (k < t->n) k += axl_svc_stats_copy(t->svc, t->buf + k, t->n - k);
     axl_rstat_export(t->pg, t->buf, k);
 }
 
@@ -166,6 +191,126 @@ static void replica_tick(void *arg, uint64_t now_ns, enum axl_tick_event ev)
     struct replica_tick *t = arg;
     axl_rstat_beat(t->pg, now_ns);
     if (ev != AXL_TICK_WAKE) export_counters(t); /* periodic, and before sleeping */
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+struct replica_loop {
+    struct axl_stack *s;
+    struct axl_port *port;
+    struct axl_svc *svc;
+    int link; /* supervisor link, -1 once the supervisor is gone */
+    struct replica_tick *tick;
+    struct pollfd pfd[2 + AXL_SVC_MAX_APPS + 1];
+};
+
+/* Messages from the supervisor (link.h). */
+static uint32_t link_drain(struct replica_loop *L)
+{
+    uint32_t work = 0;
+    while (L->link >= 0) {
+        struct axl_link_msg m;
+        int fd;
+        int r = axl_link_recv(L->link, &m, &fd);
+        if (r == 0) break;
+        work++;
+        if (r == AXL_EMALFORMED) {
+            L->svc->st[AXL_SVC_SvcLinkBad]++;
+            continue;
+        }
+        if (r < 0) { /* the supervisor is gone: PR_SET_PDEATHSIG ends us too */
+            L->link = -1; /* closed at exit */
+            break;
+        }
+        if (m.type == AXL_LINK_NEW_APP)
+            axl_svc_app_add(L->svc, m.app_id, m.pid, m.uid, m.name, fd);
+        else
+            axl_svc_app_gone(L->svc, m.app_id);
+    }
+    return work;
+}
+
+/* The link and the apps' sockets: fill pfd from index `first`; count. */
+static uint32_t fill_fds(struct replica_loop *L, uint32_t first)
+{
+    uint32_t n = first;
+    if (L->link >= 0) L->pfd[n++] = (struct pollfd){.fd = L->link, .events = POLLIN};
+    n += axl_svc_pollfds(L->svc, L->pfd + n, (uint32_t)(sizeof(L->pfd) / sizeof(L->pfd[0])) - n);
+    return n;
+}
+
+static uint32_t handle_fds(struct replica_loop *L, uint32_t first, uint32_t n)
+{
+    uint32_t work = 0, i = first;
+    if (L->link >= 0 && i < n && L->pfd[i].fd == L->link) {
+        if (L->pfd[i].revents) work += link_drain(L);
+        i++;
+    }
+    /* the service's entries: the bell, then the app sockets (app_add above
+     * may have added one: it is not in this set, next time it is) */
+    return work + axl_svc_pollfds_done(L->svc, L->pfd + i, n - i);
+}
+
+/* A look without sleeping (once per tick while busy). */
+static uint32_t check_fds(struct replica_loop *L)
+{
+    uint32_t n = fill_fds(L, 0);
+    if (poll(L->pfd, n, 0) <= 0) return 0;
+    return handle_fds(L, 0, n);
+}
+
+static void replica_sleep(struct replica_loop *L, uint64_t now)
+{
+    struct axl_port *p = L->port;
+    uint64_t wait = axl_tw_next_ns(&L->s->tw, now);
+    int pfd_port = axl_port_fd(p);
+    if (pfd_port < 0) wait = AXL_MIN(wait, AXL_NS_PER_MS);
+    wait = AXL_MIN(wait, axl_svc_sleep_max_ns(L->svc));
+    wait = AXL_MIN(wait, (uint64_t)AXL_REPLICA_SLEEP_MAX_MS * AXL_NS_PER_MS);
+    if (wait == 0) return;
+    if (!axl_svc_prepare_sleep(L->svc)) return; /* an app sent something meanwhile */
+    if (p->ops->prepare_sleep && !p->ops->prepare_sleep(p)) {
+        axl_svc_wake_done(L->svc);
+        return;
+    }
+    uint32_t first = 0;
+    if (pfd_port >= 0) L->pfd[first++] = (struct pollfd){.fd = pfd_port, .events = POLLIN};
+    uint32_t n = fill_fds(L, first);
+    int ms = (int)((wait + AXL_NS_PER_MS - 1) / AXL_NS_PER_MS);
+    int r = poll(L->pfd, n, ms); /* EINTR: a signal; the caller looks at the flags */
+    if (p->ops->wake_done) p->ops->wake_done(p);
+    axl_svc_wake_done(L->svc);
+    if (r > 0) handle_fds(L, first, n);
+}
+
+static int replica_run(struct replica_loop *L)
+{
+    uint32_t idle = 0;
+    uint64_t idle_since = 0, last_tick = 0;
+    struct replica_tick *t = L->tick;
+    while (!r_stop) {
+        uint64_t now = axl_clock_ns();
+        uint32_t work = 0;
+        if (now - last_tick >= AXL_REPLICA_TICK_NS) {
+            last_tick = now;
+            replica_tick(t, now, AXL_TICK_PERIOD);
+            work += check_fds(L);
+        }
+        work += axl_stack_poll(L->s, now);
+        work += axl_svc_poll(L->svc);
+        if (work) {
+            idle = 0;
+            continue;
+        }
+        if (idle++ == 0) idle_since = now;
+        if (idle < AXL_REPLICA_IDLE_SPINS || now - idle_since < AXL_REPLICA_IDLE_NS) continue;
+        replica_tick(t, now, AXL_TICK_SLEEP);
+        replica_sleep(L, now);
+        last_tick = axl_clock_ns();
+        replica_tick(t, last_tick, AXL_TICK_WAKE);
+        idle = 0;
+    }
+    return 0;
 }
 
 /* The start gate: at the first start every replica sets itself up (queue
@@ -235,9 +380,14 @@ int replica_main(const struct replica_args *a)
     struct axl_stack *s = NULL;
     struct axl_udp_sock *socks[AXL_REG_MAX];
     uint32_t nsocks = 0;
+    static struct axl_svc_echo techo[AXL_REG_MAX]; /* one replica per process */
+    uint32_t ntecho = 0;
+    static struct axl_svc svc; /* one replica per process */
+    int svc_up = 0;
     uint64_t *buf = NULL;
     int rc, status = 1;
 
+    if (a->dir && a->id.replica == a->dir->idx) return director_main(a); /* director.c */
     replica_signals();
     memset(&pool, 0, sizeof(pool));
     memset(&port, 0, sizeof(port));
@@ -257,7 +407,8 @@ int replica_main(const struct replica_args *a)
         goto out_page;
     }
     const uint64_t t_pool = axl_clock_ns();
-    rc = axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
+    rc = a->dir ? director_replica_prepare(a->dir, queue, cfg, &pcfg, &pool) /* shared area */
+                : axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
     if (rc < 0) {
         fprintf(stderr, "%s: cannot create a pool of %u x %u B buffers: %s\n", PROG, cfg->pool_bufs,
                 cfg->buf_size, axl_strerror(rc));
@@ -284,6 +435,10 @@ int replica_main(const struct replica_args *a)
     }
     /* A fixed --seed gives each replica and incarnation its own stream. */
     scfg.seed = cfg->seed ? cfg->seed + queue + ((uint64_t)a->id.generation << 32) : 0;
+    if (a->dir) { /* the director steers by the symmetric hash: active opens pick ports for us */
+        scfg.steer_queue = (uint16_t)queue;
+        scfg.steer_nqueues = (uint16_t)a->dir->g.nrep;
+    }
     const uint64_t t_engine = axl_clock_ns();
     s = axl_stack_create(&scfg, &port, &pool, t_engine);
     if (!s) {
@@ -292,6 +447,15 @@ int replica_main(const struct replica_args *a)
     }
     for (uint32_t i = 0; i < a->reg->n && i < AXL_REG_MAX; i++) {
         const struct axl_reg_entry *e = &a->reg->e[i];
+        if (e->kind == AXL_REG_TCP_ECHO && e->proto == IPPROTO_TCP) {
+            rc = axl_svc_echo_open(&techo[ntecho], s, e->port);
+            if (rc < 0) {
+                fprintf(stderr, "%s: --tcp-echo %u: %s\n", PROG, e->port, axl_strerror(rc));
+                goto out_stack;
+            }
+            ntecho++;
+            continue;
+        }
         if (e->kind != AXL_REG_UDP_ECHO || e->proto != IPPROTO_UDP) continue;
         rc = axl_udp_bind(s, e->port, echo_cb, s, &socks[nsocks]);
         if (rc < 0) {
@@ -301,7 +465,19 @@ int replica_main(const struct replica_args *a)
         nsocks++;
     }
 
-    struct replica_tick tick = {&pg, s, &pool, &port, buf, a->id.ncounters};
+    struct axl_chan_params cp;
+    axl_chan_params_default(&cp);
+    if (cfg->chan_socks) cp.max_socks = cfg->chan_socks;
+    if (cfg->chan_ring) cp.rx_size = cp.tx_size = cfg->chan_ring;
+    if (cfg->chan_queue) cp.evq_slots = cp.cmdq_slots = cfg->chan_queue;
+    rc = axl_svc_init(&svc, s, &cp);
+    if (rc < 0) {
+        fprintf(stderr, "%s: replica %u: service layer: %s\n", PROG, a->id.replica,
+                axl_strerror(rc));
+        goto out_stack;
+    }
+    svc_up = 1;
+    struct replica_tick tick = {&pg, s, &pool, &port, buf, a->id.ncounters, &svc};
     export_counters(&tick);
     const uint64_t t_set = axl_clock_ns();
     if (a->gate_fd >= 0) {
@@ -326,14 +502,23 @@ int replica_main(const struct replica_args *a)
              "set-up %.1f ms (pool %.1f, queue %.1f, engine %.1f)%s",
              a->id.replica, a->id.mode == AXL_RSTAT_RESTART ? "restart mode" : "fresh", cfg->port,
              queue, axl_fmt_ipv4(cfg->addr.addr, ab), cfg->addr.prefix, cfg->pool_bufs,
-             pool.hugepages ? " (hugepages)" : "", nsocks, nsocks == 1 ? "" : "s",
+             pool.hugepages ? " (hugepages)" : "", nsocks + ntecho, nsocks + ntecho == 1 ? "" : "s",
              (double)(t_set - t_pool) / 1e6, (double)(t_queue - t_pool) / 1e6,
              (double)(t_engine - t_queue) / 1e6, (double)(t_set - t_engine) / 1e6,
              a->gate_fd >= 0 ? ", then the start gate" : "");
 
-    const struct axl_stack_tick t = {replica_tick, &tick, AXL_REPLICA_TICK_NS};
+    struct replica_loop *L = calloc(1, sizeof(*L));
+    if (!L) {
+        fprintf(stderr, "%s: replica %u: out of memory\n", PROG, a->id.replica);
+        goto out_stack;
+    }
+    L->s = s;
+    L->port = &port;
+    L->svc = &svc;
+    L->link = a->link_fd;
+    L->tick = &tick;
     for (;;) {
-        rc = axl_stack_run_tick(s, &r_stop, &t);
+        rc = replica_run(L);
         r_stop = 0;
         if (rc < 0) {
             fprintf(stderr, "%s: replica %u: engine stopped: %s\n", PROG, a->id.replica,
@@ -352,16 +537,22 @@ int replica_main(const struct replica_args *a)
     axl_rstat_set_state(&pg, AXL_RSTAT_STOPPING);
     export_counters(&tick);
     dump_stats(s, cfg, queue);
+    free(L);
 
 out_stack:
+    if (svc_up) axl_svc_stop(&svc); /* every app connection aborted: the peers get RSTs */
+    for (uint32_t i = 0; i < ntecho; i++)
+        axl_svc_echo_close(&techo[i]);
     for (uint32_t i = 0; i < nsocks; i++)
         axl_udp_close(s, socks[i]);
     axl_stack_destroy(s);
+    if (svc_up) axl_svc_fini(&svc);
 out_port:
     axl_port_close(&port);
 out_pool:
     axl_pool_fini(&pool);
 out_page:
+    if (a->link_fd >= 0) close(a->link_fd);
     free(buf);
     axl_rstat_detach(&pg);
     return status;

@@ -9,6 +9,8 @@
  *   replica.c     one replica process: engine on its queue + status page
  *   status.c      the shared status page (status.h)
  *   ctl.c         the control socket server (protocol in ctl_proto.h)
+ *   apps.c        application sessions: attach, channels, registry entries
+ *   link.c        the supervisor -> replica link (link.h)
  */
 #ifndef AXL_STACKD_STACKD_H
 #define AXL_STACKD_STACKD_H
@@ -20,6 +22,7 @@
 #include "core/opts.h"
 #include "port/port.h"
 #include "stackd/ctl_proto.h"
+#include "stackd/link.h"
 #include "stackd/status.h"
 
 #define PROG "axl-stackd"
@@ -29,6 +32,8 @@
 #define AXL_MAX_REPLICAS 64
 /** AXL_REG_MAX: listener registry entries. */
 #define AXL_REG_MAX 256
+/** AXL_SUP_MAX_APPS: attached applications (each holds a control connection). */
+#define AXL_SUP_MAX_APPS 32
 
 struct stackd_cfg {
     const char *port;
@@ -40,6 +45,11 @@ struct stackd_cfg {
     const char *echo[AXL_MAX_ECHO];
     uint16_t echo_port[AXL_MAX_ECHO];
     uint32_t necho;
+    /* the replica's service layer (svc/svc.h): channel sizes per application */
+    uint32_t chan_socks, chan_ring, chan_queue;
+    const char *tcp_echo[AXL_MAX_ECHO];
+    uint16_t tcp_echo_port[AXL_MAX_ECHO];
+    uint32_t ntcp_echo;
     uint32_t pool_bufs;
     uint32_t buf_size;
     const char *stats_out;
@@ -53,20 +63,29 @@ struct stackd_cfg {
     double start_timeout;   /* seconds a replica may take to become ready */
     uint32_t restart_limit; /* give up after more restarts than this ... */
     double restart_window;  /* ... within this many seconds */
+    int director;           /* --director: a director process steers the device (director.h) */
 };
 
 /* The listener registry: what every replica serves, re-created in a replica
  * that restarts. Supervisor-owned; a replica receives the table as it stood
- * when it was forked. Today it holds the built-in services (--udp-echo);
- * TCP listeners and application listeners join it when they land. */
+ * when it was forked. It holds the built-in services (--udp-echo,
+ * --tcp-echo), which a replica serves itself, and the applications'
+ * listeners (ctl_proto.h "listen"), which the application opens on each of
+ * its channels itself (also after a restart, when it reattaches): for those
+ * the registry is the record of who holds a port. */
 enum axl_reg_kind {
     AXL_REG_UDP_ECHO = 1, /* RFC 862 echo over UDP */
+    AXL_REG_TCP_ECHO = 2, /* RFC 862 echo over TCP */
+    AXL_REG_APP = 3,      /* an application's listener */
 };
 struct axl_reg_entry {
     uint8_t kind;  /* enum axl_reg_kind */
     uint8_t proto; /* IPPROTO_UDP / IPPROTO_TCP */
     uint16_t port; /* host order */
+    uint32_t app;  /* AXL_REG_APP: the application's id, else 0 */
 };
+/* "udp-echo", "tcp-echo", "app". */
+const char *axl_reg_kind_name(unsigned kind);
 struct axl_registry {
     uint32_t n;
     struct axl_reg_entry e[AXL_REG_MAX];
@@ -75,6 +94,7 @@ struct axl_registry {
 int axl_registry_add(struct axl_registry *r, uint8_t kind, uint8_t proto, uint16_t port);
 
 /* ---- replica ---------------------------------------------------------------- */
+struct axl_dir_sup;
 struct replica_args {
     const struct stackd_cfg *cfg;
     const struct axl_port_cfg *pcfg;
@@ -84,6 +104,8 @@ struct replica_args {
     int doorbell_fd; /* eventfd: written once when ready */
     int cpu;         /* CPU to pin to, -1 = none */
     int gate_fd;     /* first start: read end of the start gate (EOF = go), else -1 */
+    int link_fd;     /* this incarnation's end of the supervisor link (link.h) */
+    const struct axl_dir_sup *dir; /* director on: the shared area (director.h), else NULL */
 };
 /* Body of a replica process (after fork); returns its exit status. */
 int replica_main(const struct replica_args *a);
@@ -116,6 +138,41 @@ int sup_kill(struct sup *S, uint32_t i, int sig);
 void sup_summary(struct sup *S, pid_t *pid, int64_t *uptime_ms, uint32_t *running, uint32_t *failed,
                  const char **port, char *addr, size_t addrlen);
 
+/* Replica i's supervisor link if it is running (its queue and generation in
+ * *queue, *gen), else -ESRCH; AXL_ENOENT for no such replica. */
+int sup_replica_link(struct sup *S, uint32_t i, uint32_t *queue, uint32_t *gen);
+struct axl_registry *sup_registry(struct sup *S);
+struct sup_apps *sup_apps_of(struct sup *S);
+
+/* ---- application sessions (apps.c) ------------------------------------------------- */
+struct sup_app {
+    uint32_t id; /* 0 = free slot */
+    pid_t pid;
+    uid_t uid;
+    char name[AXL_APP_NAME_MAX + 1];
+    uint32_t chan_gen[AXL_MAX_REPLICAS]; /* replica generation of its channel, 0 = none */
+};
+struct sup_apps {
+    struct sup_app a[AXL_SUP_MAX_APPS];
+    uint32_t next_id;
+};
+/* A session for the peer of control connection fd (SO_PEERCRED): its id in
+ * *id. 0, -EMFILE (table full), negative errno. */
+int sup_app_attach(struct sup *S, int ctl_fd, const char *name, uint32_t *id);
+/* A channel of app `id` to replica i: a SOCK_SEQPACKET socketpair, one end
+ * sent to the replica (NEW_APP on its link), the other in *app_fd. 0, -ESRCH
+ * (not running), AXL_ENOENT, negative errno. */
+int sup_app_channel(struct sup *S, uint32_t id, uint32_t i, int *app_fd, uint32_t *queue,
+                    uint32_t *gen);
+/* The session ended: registry entries dropped, APP_GONE to every replica. */
+void sup_app_detach(struct sup *S, uint32_t id);
+/* listen (add = 1) / unlisten: 0, AXL_EEXIST (another holds it), AXL_ENOENT
+ * (unlisten of an entry it does not hold), AXL_ENOBUFS. */
+int sup_app_listen(struct sup *S, uint32_t id, uint8_t proto, uint16_t port, int add);
+/* Live channels and registry entries of app a. */
+uint32_t sup_app_channels(struct sup *S, const struct sup_app *a);
+uint32_t sup_app_listeners(struct sup *S, uint32_t id);
+
 /* ---- control socket server (ctl.c) ------------------------------------------------ */
 #define AXL_CTL_MAX_CLIENTS 32
 struct ctl_client;
@@ -127,6 +184,7 @@ struct ctl {
     int epfd;
     uint64_t tag_base;          /* epoll tags: tag_base = listen, tag_base+1+i = client i */
     struct ctl_client *clients; /* AXL_CTL_MAX_CLIENTS */
+    struct sup *sup;            /* for sessions that end (set by ctl_event) */
 };
 /* Take the lock, replace a stale socket, bind, listen (0600), register with
  * epfd. 0, or a negative AXL_E* after printing why. */

@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "net/stats.h"
 #include "port/port.h"
+#include "svc/svc.h"
 
 /** AXL_RSTAT_TIME_SLACK_NS: how far a replica's timestamp may lie ahead of the
  *  supervisor's clock reading (taken just before it reads the page). */
@@ -35,7 +36,8 @@ static const char *const pool_names[] = {"PoolBuffers", "PoolInUse", "PoolAllocF
 
 uint32_t axl_rstat_ncounters(void)
 {
-    return (uint32_t)AXL_STAT__COUNT + (uint32_t)NPOOL + axl_port_stat_count();
+    return (uint32_t)AXL_STAT__COUNT + (uint32_t)NPOOL + axl_port_stat_count() +
+           axl_svc_stat_count();
 }
 
 const char *axl_rstat_name(uint32_t i)
@@ -43,7 +45,9 @@ const char *axl_rstat_name(uint32_t i)
     if (i < AXL_STAT__COUNT) return axl_stat_name(i);
     i -= AXL_STAT__COUNT;
     if (i < NPOOL) return pool_names[i];
-    return axl_port_stat_name(i - (uint32_t)NPOOL);
+    i -= (uint32_t)NPOOL;
+    if (i < axl_port_stat_count()) return axl_port_stat_name(i);
+    return axl_svc_stat_name(i - axl_port_stat_count());
 }
 
 size_t axl_rstat_page_size(uint32_t ncounters)

@@ -26,7 +26,8 @@
  *
  * Counter index space (names: axl_rstat_name()): the engine's counters in
  * net/stats.h order, then PoolBuffers, PoolInUse, PoolAllocFails, then the
- * port's counters in port.c order. The name table lives in the code, not in
+ * port's counters in port.c order, then the service layer's (svc/svc.h
+ * AXL_SVC_STATS: apps, sockets, violations ...). The name table lives in the code, not in
  * the page: both ends are the same binary today, and ncounters is checked.
  *
  * Memory ordering: the replica updates heartbeat (relaxed) and state

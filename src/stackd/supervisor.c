@@ -9,7 +9,9 @@
  *   -> ctl_open (the control socket; refuses when a live stackd owns it)
  *   -> axl_port_dev_setup (XDP program / TAP device, once)
  *   -> spawn(i, FRESH) for every replica: status page memfd
- *      (axl_rstat_create), fork -> replica_main (replica.c); the start gate
+ *      (axl_rstat_create), the supervisor link (a SOCK_SEQPACKET socketpair
+ *      per incarnation, link.h: application sessions reach the replica over
+ *      it, apps.c), fork -> replica_main (replica.c); the start gate
  *      (a pipe) opens once every replica reports GATED (set up), so that the
  *      stack starts serving on all queues at once
  *      (frames for a waiting replica queue in its RX ring)
@@ -60,6 +62,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +72,7 @@
 #include "core/compiler.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "stackd/director.h"
 #include "stackd/stackd.h"
 
 /** AXL_SUP_SCAN_MS: status pages are read at least this often. */
@@ -110,6 +114,7 @@ struct replica {
     char last_exit[32];
     double restart_ms, down_ms;
     uint64_t *snap; /* last counter snapshot (axl_rstat_ncounters()) */
+    int link_fd;    /* our end of this incarnation's supervisor link, -1 = none */
 };
 
 struct sup {
@@ -132,6 +137,8 @@ struct sup {
     int killed_all;
     int status; /* exit status */
     int announced;
+    struct sup_apps apps; /* application sessions (apps.c) */
+    struct axl_dir_sup dir; /* the director (director.h): entry dir.idx when dir.on */
 };
 
 /* ---- the registry ----------------------------------------------------------------- */
@@ -145,6 +152,7 @@ int axl_registry_add(struct axl_registry *r, uint8_t kind, uint8_t proto, uint16
     r->e[r->n].kind = kind;
     r->e[r->n].proto = proto;
     r->e[r->n].port = port;
+    r->e[r->n].app = 0;
     r->n++;
     return 0;
 }
@@ -210,14 +218,23 @@ static void child_cleanup(struct sup *S)
     close(S->sigfd);
     if (S->gate_w >= 0) close(S->gate_w); /* else the gate never opens for anyone */
     if (S->ctl_open) ctl_forget(&S->ctl);
-    for (uint32_t i = 0; i < S->n; i++)
+    for (uint32_t i = 0; i < S->n; i++) {
         if (S->r[i].map) munmap((void *)S->r[i].map, S->r[i].map_size);
+        if (S->r[i].link_fd >= 0) close(S->r[i].link_fd); /* other replicas' links */
+    }
+}
+
+static void close_link(struct replica *r)
+{
+    if (r->link_fd >= 0) close(r->link_fd);
+    r->link_fd = -1;
 }
 
 /* Fork the next incarnation of replica r: creates its status page (identity
- * in *id) and returns the pid, with the page mapped read-only at *map. */
+ * in *id) and its supervisor link (our end in *link), and returns the pid,
+ * with the page mapped read-only at *map. */
 static pid_t fork_process(struct sup *S, struct replica *r, uint32_t mode, struct axl_rstat_id *id,
-                          const void **map, size_t *size)
+                          const void **map, size_t *size, int *link)
 {
     id->replica = r->idx;
     id->queue = r->queue;
@@ -229,6 +246,14 @@ static pid_t fork_process(struct sup *S, struct replica *r, uint32_t mode, struc
         axl_err("sup", "replica %u: status page: %s", r->idx, axl_strerror(fd));
         return fd;
     }
+    int lk[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lk) < 0) {
+        int rc = -errno;
+        axl_err("sup", "replica %u: link: %s", r->idx, strerror(errno));
+        close(fd);
+        munmap((void *)*map, *size);
+        return rc;
+    }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -236,28 +261,37 @@ static pid_t fork_process(struct sup *S, struct replica *r, uint32_t mode, struc
         int rc = -errno;
         axl_err("sup", "replica %u: fork: %s", r->idx, strerror(errno));
         close(fd);
+        close(lk[0]);
+        close(lk[1]);
         munmap((void *)*map, *size);
         return rc;
     }
     if (pid == 0) {
         munmap((void *)*map, *size); /* the replica maps it read-write itself */
         child_cleanup(S);
+        close(lk[0]);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != S->pid) _exit(1); /* the supervisor died before prctl */
         struct replica_args a = {
             S->cfg, S->pcfg,   &S->reg, *id,
-            fd,     S->bellfd, r->cpu,  mode == AXL_RSTAT_FRESH ? S->gate_r : -1};
+            fd,     S->bellfd, r->cpu,  mode == AXL_RSTAT_FRESH ? S->gate_r : -1,
+            lk[1]};
+        a.dir = S->dir.on ? &S->dir : NULL; /* director.h */
         exit(replica_main(&a)); /* exit, not _exit: LeakSanitizer checks the replica */
     }
     close(fd);
+    close(lk[1]);
+    *link = lk[0];
     return pid;
 }
 
 /* Make the new process (with this identity and page) the replica's current one. */
 static void adopt(struct sup *S, struct replica *r, pid_t pid, const struct axl_rstat_id *id,
-                  const void *map, size_t size, uint64_t t0)
+                  const void *map, size_t size, uint64_t t0, int link)
 {
     unmap_page(r);
+    close_link(r);
+    r->link_fd = link;
     r->id = *id;
     r->gen = id->generation;
     r->map = map;
@@ -279,10 +313,11 @@ static int spawn(struct sup *S, struct replica *r, uint32_t mode)
     struct axl_rstat_id id;
     const void *map;
     size_t size;
+    int link = -1;
     uint64_t t0 = axl_clock_ns();
-    pid_t pid = fork_process(S, r, mode, &id, &map, &size);
+    pid_t pid = fork_process(S, r, mode, &id, &map, &size, &link);
     if (pid < 0) return pid;
-    adopt(S, r, pid, &id, map, size, t0);
+    adopt(S, r, pid, &id, map, size, t0, link);
     axl_debug("sup", "replica %u: forked pid %d (generation %u, %s)", r->idx, (int)pid, r->gen,
               mode == AXL_RSTAT_RESTART ? "restart mode" : "fresh");
     return 0;
@@ -371,10 +406,14 @@ static void on_death(struct sup *S, struct replica *r, int ws, uint64_t now)
     pid_t pid = r->pid;
     snapshot(S, r); /* its last export stays visible until the next incarnation */
     unmap_page(r);
+    close_link(r); /* its apps' channels died with it: they reattach */
     r->pid = 0;
     r->death_ns = now;
     describe_exit(r, ws);
 
+    if (S->dir.on && r->idx == S->dir.idx && !S->stopping) /* director.c: the set restarts */
+        for (uint32_t j = 0; j < S->dir.idx; j++)
+            send_kill(&S->r[j], SIGKILL, K_NONE);
     if (S->stopping) {
         r->state = R_STOPPED;
         int clean = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
@@ -532,6 +571,28 @@ static void scan(struct sup *S, uint64_t now)
 uint32_t sup_nreplicas(struct sup *S)
 {
     return S->n;
+}
+
+int sup_replica_link(struct sup *S, uint32_t i, uint32_t *queue, uint32_t *gen)
+{
+    if (i >= S->n) return AXL_ENOENT;
+    if (S->dir.on && i == S->dir.idx) return -ESRCH; /* the director serves no application */
+    struct replica *r = &S->r[i];
+    if (r->pid <= 0 || r->link_fd < 0 || (r->state != R_RUNNING && r->state != R_STARTING))
+        return -ESRCH;
+    *queue = r->queue;
+    *gen = r->gen;
+    return r->link_fd;
+}
+
+struct axl_registry *sup_registry(struct sup *S)
+{
+    return &S->reg;
+}
+
+struct sup_apps *sup_apps_of(struct sup *S)
+{
+    return &S->apps;
 }
 
 void sup_view(struct sup *S, uint32_t i, struct replica_view *v)
@@ -716,6 +777,9 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
     S->sigfd = S->bellfd = S->epfd = -1;
     S->gate_r = S->gate_w = -1;
     S->n = cfg->replicas ? cfg->replicas : pcfg->nqueues;
+    rc = director_sup_init(&S->dir, cfg, pcfg, S->n); /* 1: the director is one more entry */
+    if (rc < 0) return 1;
+    S->n += (uint32_t)rc;
     S->ncounters = axl_rstat_ncounters();
     S->scratch = calloc(S->ncounters, sizeof(*S->scratch));
     if (!S->scratch) {
@@ -730,12 +794,20 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
             rc = 2;
             goto out_free;
         }
+    for (uint32_t i = 0; i < cfg->ntcp_echo; i++)
+        if (axl_registry_add(&S->reg, AXL_REG_TCP_ECHO, IPPROTO_TCP, cfg->tcp_echo_port[i]) ==
+            AXL_ENOBUFS) {
+            fprintf(stderr, "%s: too many services\n", PROG);
+            rc = 2;
+            goto out_free;
+        }
     for (uint32_t i = 0; i < S->n; i++) {
         struct replica *r = &S->r[i];
         r->idx = r->queue = i;
         r->cpu = pick_cpu(cfg, i);
         r->state = R_STOPPED;
         r->restart_ms = r->down_ms = -1;
+        r->link_fd = -1;
         r->snap = calloc(S->ncounters, sizeof(*r->snap));
         if (!r->snap) {
             fprintf(stderr, "%s: out of memory\n", PROG);
@@ -780,8 +852,10 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
     sup_loop(S);
     rc = S->status;
     open_gate(S);
-    for (uint32_t i = 0; i < S->n; i++)
+    for (uint32_t i = 0; i < S->n; i++) {
         unmap_page(&S->r[i]);
+        close_link(&S->r[i]);
+    }
 out_dev:
     axl_port_dev_teardown(pcfg);
 out_ctl:
@@ -794,6 +868,7 @@ out_fds:
 out_free:
     for (uint32_t i = 0; i < S->n; i++)
         free(S->r[i].snap);
+    director_sup_fini(&S->dir);
     free(S->scratch);
     return rc;
 }

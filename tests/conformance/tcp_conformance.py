@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from scapy.all import (ARP, IP, TCP, AsyncSniffer, Ether, Raw, conf, get_if_hwaddr,
+from scapy.all import (ARP, ICMP, IP, TCP, AsyncSniffer, Ether, Raw, conf, get_if_hwaddr,
                        getmacbyip, sendp)
 
 conf.verb = 0
@@ -848,6 +848,61 @@ def server_suite(pid, stats_path):
     case("RFC 9293 §3.10.7.4 (seventh, LAST-ACK): text after the peer's FIN is ignored",
          data_after_fin)
 
+    # --- ICMP errors (net/tcp_icmp.c) ------------------------------------------------------
+    def pmtud():
+        c = Conn(ts=False)
+        c.open()
+        data = bytes(random.getrandbits(8) for _ in range(4000))
+        c.tx("A", data[:1460])
+        c.tx("A", data[1460:2920])
+        c.tx("PA", data[2920:])
+        first = c.rx(timeout=2, match=lambda t: payload(t) != b"" and t.seq == c.ack)
+        if first is None:
+            return False, "no echo"
+        before = stats().get("TcpPmtuUpdates", 0)
+        # A router on the path: "fragmentation needed, next-hop MTU 1000",
+        # quoting the echo's first segment (its IP header and 8 bytes).
+        quote = bytes(first.underlayer)[:28]
+        send_ip = Ether(src=MY_MAC, dst=stack_mac) / IP(src=ME, dst=STACK) / \
+            ICMP(type=3, code=4, nexthopmtu=1000) / Raw(quote)
+        time.sleep(0.02)
+        flush()
+        sendp(send_ip, iface=IFACE)
+        got, sizes = b"", []
+        end = time.monotonic() + 3
+        while len(got) < len(data) and time.monotonic() < end:
+            t = c.rx(timeout=1)
+            if t is None:
+                break
+            d = payload(t)
+            if d and t.seq == c.ack:
+                sizes.append(len(d))
+                got += d
+                c.ack += len(d)
+                c.tx("A", ts=False)
+        after = stats().get("TcpPmtuUpdates", 0)
+        c.close()
+        return (got == data and sizes and max(sizes) <= 960 and after == before + 1), \
+            f"sizes {sizes} counter {before}->{after} got {len(got)}"
+    case("RFC 1191 §6 / RFC 9293 §3.9.4: fragmentation-needed (MTU 1000) lowers the MSS to "
+         "960 and the data in flight is resent at once in the new size", pmtud)
+
+    def icmp_blind():
+        c = Conn(ts=False)
+        c.open()
+        before = stats().get("DropTcpIcmpOutOfWindow", 0)
+        # A forged quote: our connection's ports, a sequence number not in flight.
+        fake = IP(src=STACK, dst=ME) / TCP(sport=7, dport=c.sport, seq=(c.ack + 100000) % 2**32)
+        sendp(Ether(src=MY_MAC, dst=stack_mac) / IP(src=ME, dst=STACK) /
+              ICMP(type=3, code=4, nexthopmtu=600) / Raw(bytes(fake)[:28]), iface=IFACE)
+        time.sleep(0.2)
+        after = stats().get("DropTcpIcmpOutOfWindow", 0)
+        got = c.echo(b"x" * 1400)
+        c.close()
+        return after == before + 1 and got == b"x" * 1400, f"counter {before}->{after}"
+    case("RFC 5927 §4.1: an ICMP error whose quoted sequence number is not in flight is "
+         "ignored", icmp_blind)
+
     # --- counters ------------------------------------------------------------------------
     st = stats()
     report(st.get("TcpChallengeAcks", 0) >= 3, "RFC 5961: challenge ACKs were counted",
@@ -938,6 +993,22 @@ def client_suite(ns, cmd):
             f"rst {r and r.seq} resend {again is not None}"
     case("RFC 9293 §3.10.7.3: SYN-SENT: a bad ACK -> <SEQ=SEG.ACK><RST>; a RST without ACK "
          "is ignored (the SYN is retransmitted)", synsent_bad_ack)
+
+    def synsent_port_unreach():
+        p = start()
+        s = syn_of()
+        if s is None:
+            finish(p, 1)
+            return False, "no SYN"
+        t0 = time.monotonic()
+        quote = bytes(s.underlayer)[:28]
+        sendp(Ether(src=MY_MAC, dst=stack_mac) / IP(src=ME, dst=STACK) /
+              ICMP(type=3, code=3) / Raw(quote), iface=IFACE)
+        rc, _, err = finish(p, 5)
+        dt = time.monotonic() - t0
+        return rc == 1 and b"refused" in err and dt < 3, f"rc {rc} after {dt:.2f}s {err[-80:]!r}"
+    case("RFC 1122 §4.2.3.9 / RFC 5461: port unreachable in SYN-SENT is a hard error: the "
+         "connect fails at once (connection refused)", synsent_port_unreach)
 
     def syn_backoff():
         p = start()

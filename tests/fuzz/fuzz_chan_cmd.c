@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (r != 0 || viol != AXL_CHAN_V_NONE) abort();
         if (c.op < 1 || c.op > AXL_CHAN_OP_MAX || c.reserved) abort();
-        if (c.op == AXL_CHAN_OP_OPEN) {
-            if (c.sock != AXL_CHAN_SOCK_NONE) abort();
+        if (c.op == AXL_CHAN_OP_OPEN || c.op == AXL_CHAN_OP_OBJ_REG || c.op == AXL_CHAN_OP_OBJ_FREE) {
+            if (c.sock != AXL_CHAN_SOCK_NONE || c.gen) abort(); /* socket-less commands */
             continue;
         }
         if (c.sock >= d.max_socks) abort();

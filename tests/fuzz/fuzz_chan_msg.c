@@ -6,8 +6,9 @@
  *
  * Input: one byte giving the number of fds that came with the message
  * (mod 4), then the message bytes (any length). An accepted message must be
- * exactly one struct axl_chan_msg with the fds its type announces, a HELLO
- * must describe a valid layout, and unused bytes must be zero.
+ * exactly one struct axl_chan_msg with the fds its type announces (a HELLO
+ * 2, or 3 with the bell), a HELLO must describe a valid layout, and unused
+ * bytes must be zero.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                     m.u.hello.tx_size,    m.u.hello.evq_slots,
                                     m.u.hello.cmdq_slots, m.u.hello.max_regmem};
         struct axl_chan_layout l;
-        if (nfds != 2 || axl_chan_layout(&p, &l) != 0) abort();
+        if ((nfds != 2 && nfds != 3) || axl_chan_layout(&p, &l) != 0) abort();
         if (l.size[0] > AXL_CHAN_REGION_MAX || l.size[1] > AXL_CHAN_REGION_MAX) abort();
         for (size_t i = sizeof(m.u.hello); i < sizeof(m.u.bytes); i++)
             if (m.u.bytes[i]) abort();

@@ -54,6 +54,25 @@ check "replicas: the heartbeat of an idle replica is recent ($age ms)" test "$ag
 check "kill-replica of a replica that does not exist: exit 1" bash -c '! "$0" kill-replica 7 2>/dev/null' "$AXL_BIN/axlctl"
 check "... with a clear message" bash -c '"$0" kill-replica 7 2>&1 | grep -q "no replica 7"' "$AXL_BIN/axlctl"
 check "kill-replica with a signal not offered: exit 1" bash -c '! "$0" kill-replica 0 --signal HUP 2>/dev/null' "$AXL_BIN/axlctl"
+
+# Prometheus text exposition: well-formed, the same values per replica
+axlctl stats --prom >"$TMPD/prom.txt"
+check "stats --prom: every line a TYPE line or a sample" \
+  bash -c "! grep -vE '^(# TYPE axl_[A-Za-z0-9_]+ counter|axl_[A-Za-z0-9_]+\\{replica=\"[0-9]+\"\\} [0-9]+)\$' $TMPD/prom.txt | grep -q ."
+p0=$(awk '$1 == "axl_IcmpInEchos{replica=\"0\"}" {print $2}' "$TMPD/prom.txt")
+check "stats --prom: IcmpInEchos of replica 0 = $a0 ($p0)" [ "${p0:-x}" = "$a0" ]
+
+# --watch: rates of what moves meanwhile
+in_c taskset -c 0 ping -c 40 -i 0.02 -W 1 -q "$ADDR_S" >/dev/null &
+ping_pid=$!
+axlctl stats --watch 0.5 --count 3 >"$TMPD/watch.txt"
+wait "$ping_pid"
+cat "$TMPD/watch.txt" | head -n 8
+check "stats --watch: 3 rounds" [ "$(grep -c '^# ' "$TMPD/watch.txt")" -eq 3 ]
+check "stats --watch: IcmpInEchos moved with a rate" \
+  awk '$1 == "IcmpInEchos" && $3 > 0 && $4 > 0 {f=1} END {exit !f}' "$TMPD/watch.txt"
+check "stats --watch with --json is refused (exit 2)" \
+  bash -c '"$0" stats --watch 1 --json 2>/dev/null; [ $? -eq 2 ]' "$AXL_BIN/axlctl"
 check "clean exit on SIGTERM" stop_stackd
 check "no sanitizer reports" no_sanitizer_errors st
 exit $NFAIL

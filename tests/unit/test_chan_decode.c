@@ -277,10 +277,18 @@ static void test_msg_rules(void **state)
     assert_int_equal(axl_chan_msg_check(&m, sizeof(m) - 1, 2, &out), AXL_EMALFORMED);
     assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 1, &out), AXL_EMALFORMED); /* fds */
     assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 3, &out), AXL_EMALFORMED);
+    m.nfds = 3; /* v2: a HELLO with the stack's bell */
+    assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 3, &out), 0);
+    assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 2, &out), AXL_EMALFORMED);
+    m.nfds = 4;
+    assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 4, &out), AXL_EMALFORMED);
+    m = hello_msg();
     m.magic++;
     assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 2, &out), AXL_EMALFORMED);
     m = hello_msg();
-    m.version = 2;
+    m.version = AXL_CHAN_ABI_VERSION + 1;
+    assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 2, &out), AXL_EVERSION);
+    m.version = 1; /* futex-only stacks */
     assert_int_equal(axl_chan_msg_check(&m, sizeof(m), 2, &out), AXL_EVERSION);
     m = hello_msg();
     m.type = 4;

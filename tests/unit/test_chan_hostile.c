@@ -258,7 +258,7 @@ static void test_hostile_scribbler(void **state)
     struct axl_chan_params p;
     struct axl_chan_stk ch;
     struct axl_chan_msg m;
-    int fds[2];
+    int fds[AXL_CHAN_MSG_FDS_MAX];
     uint32_t ids[64];
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
     pid_t pid = fork();

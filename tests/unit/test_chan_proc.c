@@ -735,7 +735,7 @@ static void test_proc_regmem(void **state)
     struct axl_chan_cmd c;
     struct axl_chan_msg m;
     unsigned v;
-    int fds[2];
+    int fds[AXL_CHAN_MSG_FDS_MAX];
     proc_start(&pr, child_regmem, NULL);
     chan_small_params(&p);
     assert_int_equal(axl_chan_create(&ch, &p, 4), 0);

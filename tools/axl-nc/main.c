@@ -1,35 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * axl-nc - netcat over Axolotl: the stack linked into the tool
- * (run-to-completion mode), one engine on one port queue.
+ * axl-nc - netcat over Axolotl, written on the native API (include/axl/axl.h),
+ * so it runs in both modes:
+ *   --port SPEC --addr CIDR   run-to-completion: the stack linked in, one
+ *                             engine on one port queue
+ *   --stack PATH              isolated: attached to a running axl-stackd
+ *                             (default $AXL_STACK, else /run/axl/stack.sock)
  *
  *   axl-nc --port afxdp:veth0 --addr 198.18.0.2/24 -l 5001 > out
  *       accept one connection, write what arrives to stdout, exit 0 when the
  *       peer has closed and our FIN is acknowledged
- *   axl-nc --port ... --addr ... -l 7 --echo [--count N]
+ *   axl-nc ... -l 7 --echo [--count N]
  *       RFC 862 echo for any number of concurrent connections, until
  *       SIGTERM/SIGINT or until N connections were served (exit 0)
- *   axl-nc --port ... --addr ... 198.18.0.1 5001 < in > back
+ *   axl-nc ... 198.18.0.1 5001 < in > back
  *       connect, send stdin, half-close at its end, write what comes back to
  *       stdout, exit 0 when both directions are done
+ *   axl-nc ... -u -l 7 --echo
+ *       UDP echo (RFC 862): every datagram back to its sender, until stopped
+ *   axl-nc ... -u 198.18.0.1 7 < lines
+ *       UDP: each stdin line (up to 1400 bytes) is one datagram; replies are
+ *       written to stdout, one per line; exit 0 when every datagram had a
+ *       reply, 1 after --wait seconds without one
  *
- * --linger SEC keeps the engine running after the end, so that the
- * connection's TIME-WAIT still answers (conformance tests use it).
+ * --linger SEC keeps the stack running after the end, so that the
+ * connection's TIME-WAIT still answers (conformance tests use it; RTC).
  *
  * Failures print one line ("axl-nc: connection refused", "... timed out",
  * "... reset by peer") and exit 1; bad arguments exit 2. SIGUSR1 (or the end)
- * writes the engine's counters to --stats-out, in axl-stackd's format.
+ * writes the engine's counters to --stats-out, in axl-stackd's format (RTC;
+ * in isolated mode the counters are axl-stackd's: axlctl stats).
  *
- * The loop: axl_stack_poll, then the application side (stdin into the send
- * buffer, received data out to stdout in place, echo), spinning while there
- * is work and sleeping in poll(2) on the port's fd and stdin when idle (at
- * most 1 ms, so timers run on time). Data flows with back-pressure both ways:
- * stdin is read only while the send buffer has room, and received data is
- * released (opening the window) only once written.
+ * The loop: axl_poll (the stack's work and its events), then the application
+ * side (stdin into the connection, received data out to stdout in place,
+ * echo). axl_poll spins briefly and then sleeps on the port / the channels;
+ * while stdin may have data it sleeps at most 1 ms. Data flows with
+ * back-pressure both ways: stdin is read only while the send buffer has
+ * room, and received data is released (opening the window) only once
+ * written.
  *
- * Call chain: main -> pool/port/stack set-up -> loop { axl_stack_poll ->
- * (events: new_conn, new_data, data_acked, remote_closed, cleanup) ; pump }
- * -> summary.
+ * Call chain: main -> axl_open -> loop { axl_poll -> events (NEW_CONN,
+ * CONNECTED, NEW_DATA, DATA_ACKED, REMOTE_CLOSED, CLEANUP) ; pumps } ->
+ * summary -> axl_close_ctx.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,20 +52,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "axl/axl.h"
+#include "axl/axl_priv.h"
 #include "core/clock.h"
-#include "core/err.h"
+#include "core/compiler.h"
 #include "core/log.h"
 #include "core/opts.h"
-#include "core/pool.h"
 #include "net/stack.h"
 #include "net/tcp.h"
 #include "net/tcp_cc.h"
-#include "port/port.h"
 
 #define PROG "axl-nc"
-/** Empty loop iterations before sleeping, and the longest sleep. */
-#define IDLE_SPINS 2000u
-#define SLEEP_MS   1
 
 static volatile sig_atomic_t g_stop, g_dump;
 static void on_stop(int sig)
@@ -69,36 +78,41 @@ static void on_usr1(int sig)
 
 /* One connection as the tool sees it. */
 struct conn {
-    struct axl_tcb *c;
-    struct nc *nc;
+    axl_sock_t s;
     int remote_closed;
     int shut; /* our FIN queued */
-    int done; /* cleanup seen */
-    int err;  /* from cleanup */
+    int done; /* CLEANUP seen */
+    int err;  /* from CLEANUP / CONNECTED */
     int connected;
     struct conn *next;
 };
 
 struct nc {
-    struct axl_stack *s;
+    struct axl_ctx *ctx;
     int echo;
     uint32_t count; /* echo: connections to serve (0 = until stopped) */
     uint32_t served;
     struct conn *conns; /* echo: open connections */
     struct conn one;    /* client / single listen */
-    struct axl_tcp_listener *l;
+    axl_sock_t l;
     int stdin_eof;
     uint64_t in_bytes, out_bytes;
     int out_err;
     int nodelay;
     uint32_t cc;
     int have_cc;
+    /* UDP */
+    int udp;
+    axl_sock_t us;
+    uint32_t udp_dst;
+    uint16_t udp_dport;
+    uint64_t udp_sent, udp_got, udp_echoed;
 };
 
-static void apply_opts(struct nc *nc, struct axl_tcb *c)
+static void apply_opts(struct nc *nc, axl_sock_t s)
 {
-    if (nc->nodelay) axl_tcp_setopt(c, AXL_TCP_OPT_NODELAY, 1);
-    if (nc->have_cc) axl_tcp_setopt(c, AXL_TCP_OPT_CC, nc->cc);
+    if (nc->nodelay) axl_setopt(nc->ctx, s, AXL_SO_NODELAY, 1);
+    if (nc->have_cc) axl_rtc_tcp_opt(nc->ctx, s, AXL_TCP_OPT_CC, nc->cc);
 }
 
 static const char *err_text(int err)
@@ -110,6 +124,8 @@ static const char *err_text(int err)
         return "connection timed out";
     case -ECONNRESET:
         return "connection reset by peer";
+    case -ECONNABORTED:
+        return "connection aborted (its stack replica died)";
     default:
         return axl_strerror(err);
     }
@@ -117,18 +133,23 @@ static const char *err_text(int err)
 
 /* --- the echo service (RFC 862) ------------------------------------------------- */
 
-static void echo_pump(struct conn *k)
+static int readable(struct nc *nc, axl_sock_t s)
 {
-    struct axl_tcb *c = k->c;
+    struct axl_sock_info in;
+    return axl_sock_info(nc->ctx, s, &in) == 0 ? (int)in.readable : 0;
+}
+
+static void echo_pump(struct nc *nc, struct conn *k)
+{
     if (k->done) return;
     for (;;) {
-        struct axl_tcp_iov iov[16];
-        int n = axl_tcp_recv(c, iov, 16);
+        struct axl_iov iov[2];
+        int n = axl_recv_peek(nc->ctx, k->s, iov, 2);
         if (n <= 0) break;
         uint32_t took = 0;
         int full = 0;
-        for (int i = 0; i < n && !full; i++) {
-            int rc = axl_tcp_send(c, iov[i].base, iov[i].len);
+        for (int i = 0; i < 2 && iov[i].len && !full; i++) {
+            int rc = axl_send(nc->ctx, k->s, iov[i].base, iov[i].len);
             if (rc < 0) {
                 full = 1;
                 break;
@@ -136,98 +157,46 @@ static void echo_pump(struct conn *k)
             took += (uint32_t)rc;
             if ((uint32_t)rc < iov[i].len) full = 1; /* send buffer full: back-pressure */
         }
-        if (took) axl_tcp_recv_done(c, took);
+        if (took) axl_recv_done(nc->ctx, k->s, took);
         if (full || !took) break;
     }
-    if (k->remote_closed && !k->shut && axl_tcp_readable(c) == 0) {
+    if (k->remote_closed && !k->shut && readable(nc, k->s) == 0) {
         k->shut = 1;
-        axl_tcp_shutdown(c);
+        axl_shutdown(nc->ctx, k->s, 1);
     }
 }
 
-static void ev_data(struct axl_tcb *c, void *u, uint32_t avail)
+static void on_new_conn(struct nc *nc)
 {
-    (void)c;
-    (void)avail;
-    struct conn *k = u;
-    if (k->nc->echo) echo_pump(k);
-}
-
-static void ev_acked(struct axl_tcb *c, void *u, uint32_t acked, uint32_t room)
-{
-    (void)c;
-    (void)acked;
-    (void)room;
-    struct conn *k = u;
-    if (k->nc->echo) echo_pump(k);
-}
-
-static void ev_remote_closed(struct axl_tcb *c, void *u)
-{
-    (void)c;
-    struct conn *k = u;
-    k->remote_closed = 1;
-    if (k->nc->echo) echo_pump(k);
-}
-
-static void ev_connected(struct axl_tcb *c, void *u)
-{
-    (void)c;
-    ((struct conn *)u)->connected = 1;
-}
-
-static void ev_cleanup(struct axl_tcb *c, void *u, int err)
-{
-    (void)c;
-    struct conn *k = u;
-    k->done = 1;
-    k->err = err;
-}
-
-static const struct axl_tcp_ops conn_ops = {
-    .connected = ev_connected,
-    .new_data = ev_data,
-    .data_acked = ev_acked,
-    .remote_closed = ev_remote_closed,
-    .cleanup = ev_cleanup,
-};
-
-static void ev_new_conn(struct axl_tcp_listener *l, void *u)
-{
-    struct nc *nc = u;
-    struct axl_tcb *c;
-    while (axl_tcp_accept(l, &c) == 0) {
+    axl_sock_t s;
+    while (nc->l && axl_accept(nc->ctx, nc->l, &s) == 0) {
         if (!nc->echo) {
-            if (nc->one.c) { /* a single connection is served: others are refused */
-                axl_tcp_abort(c);
+            if (nc->one.s) { /* a single connection is served: others are refused */
+                axl_abort(nc->ctx, s);
                 continue;
             }
-            nc->one.c = c;
-            nc->one.nc = nc;
+            nc->one.s = s;
             nc->one.connected = 1;
-            axl_tcp_set_user(c, &conn_ops, &nc->one);
-            apply_opts(nc, c);
-            axl_tcp_listener_close(l);
-            nc->l = NULL;
+            axl_set_user(nc->ctx, s, &nc->one);
+            apply_opts(nc, s);
+            axl_close(nc->ctx, nc->l);
+            nc->l = AXL_SOCK_NONE;
             return;
         }
         struct conn *k = calloc(1, sizeof(*k));
         if (!k) {
-            axl_tcp_abort(c);
+            axl_abort(nc->ctx, s);
             continue;
         }
-        k->c = c;
-        k->nc = nc;
+        k->s = s;
         k->connected = 1;
         k->next = nc->conns;
         nc->conns = k;
-        axl_tcp_set_user(c, &conn_ops, k);
-        apply_opts(nc, c);
-        echo_pump(k); /* data may have arrived before the accept */
+        axl_set_user(nc->ctx, s, k);
+        apply_opts(nc, s);
+        echo_pump(nc, k); /* data may have arrived before the accept */
     }
 }
-
-static const struct axl_tcp_ops listen_ops = {.new_conn = ev_new_conn};
 
 /* Close and count finished echo connections. */
 static int echo_reap(struct nc *nc)
@@ -240,7 +209,7 @@ static int echo_reap(struct nc *nc)
             continue;
         }
         if (k->err) axl_info(PROG, "echo connection ended: %s", err_text(k->err));
-        axl_tcp_close(k->c);
+        axl_close(nc->ctx, k->s);
         *pp = k->next;
         free(k);
         nc->served++;
@@ -255,11 +224,11 @@ static int pump_stdout(struct nc *nc, struct conn *k)
 {
     int work = 0;
     for (;;) {
-        struct axl_tcp_iov iov[16];
-        int n = axl_tcp_recv(k->c, iov, 16);
+        struct axl_iov iov[2];
+        int n = axl_recv_peek(nc->ctx, k->s, iov, 2);
         if (n <= 0) break;
         uint32_t wrote = 0;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < 2 && iov[i].len; i++) {
             const uint8_t *p = iov[i].base;
             uint32_t left = iov[i].len;
             while (left) {
@@ -276,7 +245,7 @@ static int pump_stdout(struct nc *nc, struct conn *k)
         }
     out:
         if (wrote) {
-            axl_tcp_recv_done(k->c, wrote);
+            axl_recv_done(nc->ctx, k->s, wrote);
             nc->out_bytes += wrote;
             work = 1;
         }
@@ -285,12 +254,20 @@ static int pump_stdout(struct nc *nc, struct conn *k)
     return work;
 }
 
+static uint32_t send_room(struct nc *nc, axl_sock_t s)
+{
+    struct axl_sock_info in;
+    return axl_sock_info(nc->ctx, s, &in) == 0 ? in.send_room : 0;
+}
+
+static void handle(struct nc *nc, const struct axl_event *e);
+
 static int pump_stdin(struct nc *nc, struct conn *k)
 {
     static uint8_t buf[1 << 16];
     int work = 0;
     while (!nc->stdin_eof && k->connected && !k->done) {
-        uint32_t room = axl_tcp_send_room(k->c);
+        uint32_t room = send_room(nc, k->s);
         if (!room) break;
         ssize_t r = read(STDIN_FILENO, buf, AXL_MIN(room, (uint32_t)sizeof(buf)));
         if (r < 0) {
@@ -308,10 +285,19 @@ static int pump_stdin(struct nc *nc, struct conn *k)
         }
         uint32_t off = 0;
         while (off < (uint32_t)r) {
-            int rc = axl_tcp_send(k->c, buf + off, (uint32_t)r - off);
-            if (rc <= 0) { /* cannot happen: room was checked; the pool may be short */
-                axl_stack_poll(nc->s, axl_clock_ns());
+            int rc = axl_send(nc->ctx, k->s, buf + off, (uint32_t)r - off);
+            if (rc == -EAGAIN || rc == 0) { /* room was checked; the pool may be short */
+                struct axl_event ev[16];
+                int m = axl_poll(nc->ctx, ev, 16, (int64_t)AXL_NS_PER_MS);
+                for (int i = 0; i < m; i++)
+                    handle(nc, &ev[i]);
+                if (k->done) return 1;
                 continue;
+            }
+            if (rc < 0) {
+                k->done = 1;
+                k->err = rc;
+                return 1;
             }
             off += (uint32_t)rc;
         }
@@ -319,17 +305,88 @@ static int pump_stdin(struct nc *nc, struct conn *k)
     }
     if (nc->stdin_eof && !k->shut && k->connected && !k->done) {
         k->shut = 1;
-        axl_tcp_shutdown(k->c); /* half-close: the peer still answers */
+        axl_shutdown(nc->ctx, k->s, 1); /* half-close: the peer still answers */
         work = 1;
+    }
+    return work;
+}
+
+/* --- UDP ------------------------------------------------------------------------- */
+
+/* Echo every datagram that waits back to its sender. */
+static int udp_echo(struct nc *nc)
+{
+    static uint8_t buf[65536];
+    int work = 0;
+    for (;;) {
+        uint32_t a;
+        uint16_t p;
+        int n = axl_recvfrom(nc->ctx, nc->us, buf, sizeof(buf), &a, &p);
+        if (n < 0) break;
+        work = 1;
+        if (axl_sendto(nc->ctx, nc->us, buf, (uint32_t)n, a, p) == 0) nc->udp_echoed++;
+    }
+    return work;
+}
+
+/* Client: replies to stdout, one per line. */
+static int udp_replies(struct nc *nc)
+{
+    static uint8_t buf[65536];
+    int work = 0;
+    for (;;) {
+        int n = axl_recvfrom(nc->ctx, nc->us, buf, sizeof(buf) - 1, NULL, NULL);
+        if (n < 0) break;
+        work = 1;
+        nc->udp_got++;
+        buf[n] = '\n';
+        if (write(STDOUT_FILENO, buf, (size_t)n + 1) < 0) nc->out_err = errno;
+    }
+    return work;
+}
+
+/* Client: stdin lines as datagrams (stdin is non-blocking). */
+static int udp_stdin(struct nc *nc)
+{
+    static char line[1402];
+    static size_t len;
+    int work = 0;
+    while (!nc->stdin_eof) {
+        ssize_t r = read(STDIN_FILENO, line + len, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) break;
+        work = 1;
+        if (r == 0 || line[len] == '\n' || len + 1 == 1401) {
+            uint32_t n = (uint32_t)len + (r > 0 && line[len] != '\n');
+            if (r == 0) nc->stdin_eof = 1;
+            if (n || r > 0) {
+                int rc;
+                while ((rc = axl_sendto(nc->ctx, nc->us, line, n, nc->udp_dst, nc->udp_dport)) ==
+                       -EAGAIN) {
+                    struct axl_event ev[16];
+                    (void)axl_poll(nc->ctx, ev, 16, (int64_t)AXL_NS_PER_MS);
+                }
+                if (rc < 0) {
+                    fprintf(stderr, "%s: sendto: %s\n", PROG, axl_strerror(rc));
+                } else {
+                    nc->udp_sent++;
+                    nc->in_bytes += n;
+                }
+            }
+            len = 0;
+            continue;
+        }
+        len++;
     }
     return work;
 }
 
 /* --- counters --------------------------------------------------------------------- */
 
-static void dump_stats(struct axl_stack *s, const char *path)
+static void dump_stats(struct axl_ctx *ctx, const char *path)
 {
-    if (!path) return;
+    struct axl_stack *s = axl_rtc_engine(ctx);
+    if (!path || !s) return;
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
@@ -339,60 +396,119 @@ static void dump_stats(struct axl_stack *s, const char *path)
     if (fclose(f) != 0 || rename(tmp, path) != 0) unlink(tmp);
 }
 
-/* --- main -------------------------------------------------------------------------- */
+/* --- events ----------------------------------------------------------------------- */
 
-static void sleep_idle(struct axl_port *p, int want_stdin)
+static void handle(struct nc *nc, const struct axl_event *e)
 {
-    struct pollfd pfd[2];
-    int n = 0, fd = axl_port_fd(p);
-    if (p->ops->prepare_sleep && !p->ops->prepare_sleep(p)) return;
-    if (fd >= 0) pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
-    if (want_stdin) pfd[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
-    (void)poll(pfd, (nfds_t)n, SLEEP_MS);
-    if (p->ops->wake_done) p->ops->wake_done(p);
+    if (e->type == AXL_EV_NEW_CONN) {
+        on_new_conn(nc);
+        return;
+    }
+    struct conn *k = e->user;
+    if (!k) return;
+    switch (e->type) {
+    case AXL_EV_CONNECTED:
+        if (e->status == 0) {
+            k->connected = 1;
+        } else {
+            k->done = 1;
+            k->err = e->status;
+        }
+        break;
+    case AXL_EV_REMOTE_CLOSED:
+        k->remote_closed = 1;
+        break;
+    case AXL_EV_CLEANUP:
+        k->done = 1;
+        if (!k->err) k->err = e->status;
+        break;
+    default:
+        break;
+    }
+    if (nc->echo) echo_pump(nc, k);
 }
+
+/* --- main -------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
-    const char *port_spec = NULL, *addr_str = NULL, *stats_out = NULL, *cc_name = NULL;
-    uint32_t gw = 0, listen_port = 0, count = 0, mtu = 0, pool_bufs = 16384;
-    int echo = 0, nodelay = 0, log_level = AXL_LOG_WARN;
-    double timeout_s = 0, linger_s = 0;
+    const char *stats_out = NULL, *cc_name = NULL;
+    const char *mflag[7] = {0}; /* stack port addr gw mac pcap mtu(as string) */
+    uint32_t listen_port = 0, count = 0, mtu = 0, pool_bufs = 16384;
+    int echo = 0, nodelay = 0, udp = 0, log_level = AXL_LOG_WARN;
+    double timeout_s = 0, linger_s = 0, udp_wait_s = 2;
     const struct axl_opt opts[] = {
-        {"port", 'p', AXL_OPT_STR, "SPEC", "packet port (see axl-stackd --help)", &port_spec},
-        {"addr", 'a', AXL_OPT_STR, "CIDR", "our IPv4 address and prefix", &addr_str},
-        {"gw", 'g', AXL_OPT_IPV4, "IP", "default gateway", &gw},
-        {"mtu", 0, AXL_OPT_U32, "N", "IP MTU (default: the port's)", &mtu, 576, 9000},
+        {"stack", 's', AXL_OPT_STR, "PATH",
+         "isolated mode: attach to axl-stackd at PATH (default $AXL_STACK, else "
+         "/run/axl/stack.sock) when --port is not given",
+         &mflag[0]},
+        {"port", 'p', AXL_OPT_STR, "SPEC", "run-to-completion: packet port (see axl-stackd --help)",
+         &mflag[1]},
+        {"addr", 'a', AXL_OPT_STR, "CIDR", "run-to-completion: our IPv4 address and prefix",
+         &mflag[2]},
+        {"gw", 'g', AXL_OPT_STR, "IP", "run-to-completion: default gateway", &mflag[3]},
+        {"mac", 0, AXL_OPT_STR, "MAC", "run-to-completion: MAC address override", &mflag[4]},
+        {"pcap", 0, AXL_OPT_STR, "FILE", "run-to-completion: write every frame to FILE",
+         &mflag[5]},
+        {"mtu", 0, AXL_OPT_U32, "N", "run-to-completion: IP MTU (default: the port's)", &mtu, 576,
+         9000},
         {"listen", 'l', AXL_OPT_U32, "PORT", "listen on PORT instead of connecting", &listen_port,
          1, 65535},
         {"echo", 'e', AXL_OPT_FLAG, NULL, "with -l: serve RFC 862 echo to any number of clients",
          &echo},
+        {"udp", 'u', AXL_OPT_FLAG, NULL,
+         "UDP instead of TCP (-l PORT --echo: echo server; HOST PORT: stdin lines as datagrams)",
+         &udp},
+        {"wait", 0, AXL_OPT_DOUBLE, "SEC",
+         "UDP client: give up SEC seconds after the last reply (default 2)", &udp_wait_s, 0.01,
+         3600},
         {"count", 'c', AXL_OPT_U32, "N", "with --echo: exit 0 after N connections were served",
          &count, 1, 4000000000.0},
         {"nodelay", 0, AXL_OPT_FLAG, NULL, "disable Nagle's algorithm", &nodelay},
-        {"cc", 0, AXL_OPT_STR, "ALGO", "congestion control: cubic (default) or newreno", &cc_name},
+        {"cc", 0, AXL_OPT_STR, "ALGO",
+         "congestion control: cubic (default) or newreno (run-to-completion)", &cc_name},
         {"timeout", 'w', AXL_OPT_DOUBLE, "SEC", "give up after SEC seconds in all", &timeout_s, 0,
          86400},
         {"linger", 0, AXL_OPT_DOUBLE, "SEC",
-         "keep the engine running SEC seconds after the end (it answers for TIME-WAIT)", &linger_s,
+         "keep the stack running SEC seconds after the end (it answers for TIME-WAIT)", &linger_s,
          0, 600},
-        {"pool", 0, AXL_OPT_U32, "N", "packet buffers (default 16384)", &pool_bufs, 1024, 1u << 22},
-        {"stats-out", 0, AXL_OPT_STR, "FILE", "write counters here on SIGUSR1 and at exit",
-         &stats_out},
+        {"pool", 0, AXL_OPT_U32, "N", "run-to-completion: packet buffers (default 16384)",
+         &pool_bufs, 1024, 1u << 22},
+        {"stats-out", 0, AXL_OPT_STR, "FILE",
+         "write the engine's counters here on SIGUSR1 and at exit (run-to-completion)", &stats_out},
         {"log-level", 0, AXL_OPT_LOGLEVEL, "LEVEL", "err, warn (default), info or debug",
          &log_level},
         {0},
     };
     axl_log_set_level(AXL_LOG_WARN);
     int first = axl_opts_parse(argc, argv, PROG,
-                               "--port SPEC --addr CIDR [options] (-l PORT [--echo] | HOST PORT)",
-                               "Netcat over the Axolotl TCP/IP stack (linked in): listens or "
-                               "connects, copies stdin to the connection and the connection "
-                               "to stdout; with --echo serves RFC 862 echo.",
+                               "(--port SPEC --addr CIDR | [--stack PATH]) [options] "
+                               "[-u] (-l PORT [--echo] | HOST PORT)",
+                               "Netcat over the Axolotl TCP/IP stack, run-to-completion (the "
+                               "stack linked in, --port) or isolated (attached to axl-stackd, "
+                               "--stack): listens or connects, copies stdin to the connection "
+                               "and the connection to stdout; with --echo serves RFC 862 echo.",
                                opts);
     if (first < 0) return 2;
-    if (!port_spec || !addr_str) {
-        fprintf(stderr, "%s: --port and --addr are required (try --help)\n", PROG);
+    struct axl_config cfg;
+    char err[512];
+    memset(&cfg, 0, sizeof(cfg));
+    static const char *const mnames[6] = {"stack", "port", "addr", "gw", "mac", "pcap"};
+    for (int i = 0; i < 6; i++) {
+        if (mflag[i] && axl_mode_opt(&cfg, mnames[i], mflag[i], err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s: %s\n", PROG, err);
+            return 2;
+        }
+    }
+    cfg.mtu = mtu;
+    cfg.name = PROG;
+    if (cfg.port && !cfg.addr) {
+        fprintf(stderr, "%s: --port needs --addr (try --help)\n", PROG);
+        return 2;
+    }
+    if (!cfg.port && (cfg.addr || cfg.gw || cfg.mac || cfg.pcap || mtu)) {
+        fprintf(stderr, "%s: --addr/--gw/--mac/--pcap/--mtu need --port (run-to-completion)\n",
+                PROG);
         return 2;
     }
     uint32_t dest = 0, dport = 0;
@@ -421,30 +537,31 @@ int main(int argc, char **argv)
         }
         dport = (uint32_t)v;
     }
-    struct nc nc = {.echo = echo, .count = count, .nodelay = nodelay};
+    struct nc nc = {.echo = echo, .count = count, .nodelay = nodelay, .udp = udp};
+    if (udp && listen_port && !echo) {
+        fprintf(stderr, "%s: -u -l needs --echo (the UDP server echoes)\n", PROG);
+        return 2;
+    }
+    if (udp && (count || linger_s > 0)) {
+        fprintf(stderr, "%s: --count and --linger are for TCP\n", PROG);
+        return 2;
+    }
     if (cc_name) {
         int a = axl_tcp_cc_algo_by_name(cc_name);
         if (a < 0) {
             fprintf(stderr, "%s: --cc: '%s' is not cubic or newreno\n", PROG, cc_name);
             return 2;
         }
+        if (!cfg.port) {
+            fprintf(stderr, "%s: --cc needs run-to-completion mode (--port)\n", PROG);
+            return 2;
+        }
         nc.cc = (uint32_t)a;
         nc.have_cc = 1;
     }
-    struct axl_cidr cidr;
-    if (axl_parse_cidr(addr_str, &cidr) < 0 || cidr.prefix == 0) {
-        fprintf(stderr, "%s: --addr: '%s' is not an IPv4 address with a prefix\n", PROG, addr_str);
-        return 2;
-    }
-    struct axl_port_cfg pcfg;
-    char err[256];
-    memset(&pcfg, 0, sizeof(pcfg));
-    if (axl_port_parse_spec(port_spec, &pcfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s: --port: %s\n", PROG, err);
-        return 2;
-    }
-    if (pcfg.nqueues > 1) {
-        fprintf(stderr, "%s: --port: one queue only (run-to-completion mode)\n", PROG);
+    if (stats_out && !cfg.port) {
+        fprintf(stderr, "%s: --stats-out needs run-to-completion mode (isolated: axlctl stats)\n",
+                PROG);
         return 2;
     }
 
@@ -458,64 +575,64 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* run-to-completion keeps the engine's own 1 MiB buffers (bulk over veth) */
+    if (cfg.port) cfg.rx_size = cfg.tx_size = 1u << 20;
+    cfg.max_socks = 65536; /* the echo service holds 10,000 connections in the tests */
     int status = 1, rc;
-    struct axl_pool pool;
-    struct axl_port port;
-    struct axl_stack *s = NULL;
-    if ((rc = axl_port_dev_setup(&pcfg)) < 0) {
-        fprintf(stderr, "%s: cannot set up %s: %s\n", PROG, port_spec, axl_strerror(rc));
+    if ((rc = axl_open_pool(&nc.ctx, &cfg, pool_bufs, err, sizeof(err))) < 0) {
+        fprintf(stderr, "%s: %s\n", PROG, err);
         return 1;
     }
-    if ((rc = axl_pool_init(&pool, pool_bufs, 2048, AXL_POOL_HEADROOM)) < 0) {
-        fprintf(stderr, "%s: pool: %s\n", PROG, axl_strerror(rc));
-        goto out_dev;
-    }
-    pcfg.pool = &pool;
-    memset(&port, 0, sizeof(port));
-    if ((rc = axl_port_open(&port, &pcfg)) < 0) {
-        fprintf(stderr, "%s: cannot open port %s: %s\n", PROG, port_spec, axl_strerror(rc));
-        goto out_pool;
-    }
-    struct axl_stack_cfg scfg = {.addr = cidr, .gw = gw, .mtu = mtu};
     uint64_t now = axl_clock_ns();
-    if (!(s = axl_stack_create(&scfg, &port, &pool, now))) {
-        fprintf(stderr, "%s: cannot start the stack\n", PROG);
-        goto out_port;
-    }
-    nc.s = s;
     uint64_t deadline = timeout_s > 0 ? now + (uint64_t)(timeout_s * 1e9) : UINT64_MAX;
 
-    if (listen_port) {
-        rc = axl_tcp_listen(s, (uint16_t)listen_port, 0, &listen_ops, &nc, &nc.l);
-        if (rc < 0) {
-            fprintf(stderr, "%s: listen on %u: %s\n", PROG, listen_port, axl_strerror(rc));
-            goto out_stack;
+    if (udp) {
+        if ((rc = axl_socket(nc.ctx, AXL_UDP, &nc.us)) < 0 ||
+            (listen_port && (rc = axl_bind(nc.ctx, nc.us, 0, (uint16_t)listen_port)) < 0)) {
+            fprintf(stderr, "%s: UDP port %u: %s\n", PROG, listen_port, axl_strerror(rc));
+            goto out;
         }
+        nc.udp_dst = dest;
+        nc.udp_dport = (uint16_t)dport;
+        if (!listen_port)
+            (void)fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+        axl_info(PROG, "UDP %s %u", listen_port ? "echo on port" : "to port",
+                 listen_port ? listen_port : dport);
+    } else if (listen_port) {
+        if ((rc = axl_socket(nc.ctx, AXL_TCP, &nc.l)) < 0 ||
+            (rc = axl_bind(nc.ctx, nc.l, 0, (uint16_t)listen_port)) < 0 ||
+            (nodelay && (rc = axl_setopt(nc.ctx, nc.l, AXL_SO_NODELAY, 1)) < 0) ||
+            (rc = axl_listen(nc.ctx, nc.l, 0)) < 0) {
+            fprintf(stderr, "%s: listen on %u: %s\n", PROG, listen_port, axl_strerror(rc));
+            goto out;
+        }
+        if (nc.have_cc) axl_rtc_tcp_opt(nc.ctx, nc.l, AXL_TCP_OPT_CC, nc.cc);
         axl_info(PROG, "listening on port %u%s", listen_port, echo ? " (echo)" : "");
     } else {
-        /* Let the gratuitous ARP and the peer's answer settle: a connect
-         * that waits for ARP is fine too (the SYN queues behind it). */
-        nc.one.nc = &nc;
-        rc = axl_tcp_connect(s, dest, (uint16_t)dport, 0, &conn_ops, &nc.one, &nc.one.c);
-        if (rc < 0) {
+        if ((rc = axl_socket(nc.ctx, AXL_TCP, &nc.one.s)) < 0 ||
+            (nodelay && (rc = axl_setopt(nc.ctx, nc.one.s, AXL_SO_NODELAY, 1)) < 0) ||
+            (rc = axl_connect(nc.ctx, nc.one.s, dest, (uint16_t)dport)) < 0) {
             fprintf(stderr, "%s: connect: %s\n", PROG, err_text(rc));
-            goto out_stack;
+            goto out;
         }
-        apply_opts(&nc, nc.one.c);
+        axl_set_user(nc.ctx, nc.one.s, &nc.one);
+        if (nc.have_cc) axl_rtc_tcp_opt(nc.ctx, nc.one.s, AXL_TCP_OPT_CC, nc.cc);
         (void)fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
     }
 
-    uint32_t idle = 0;
     const char *fail = NULL;
     int failed_err = 0;
+    struct axl_event ev[64];
+    int64_t wait_ns = 0;
+    uint64_t udp_last = axl_clock_ns();
     for (;;) {
         now = axl_clock_ns();
         if (g_dump) {
             g_dump = 0;
-            dump_stats(s, stats_out);
+            dump_stats(nc.ctx, stats_out);
         }
         if (g_stop) {
-            if (echo)
+            if (echo || (udp && listen_port))
                 status = 0; /* the echo service ends by signal */
             else
                 fail = "interrupted";
@@ -525,29 +642,56 @@ int main(int argc, char **argv)
             fail = "timed out (--timeout)";
             break;
         }
-        uint32_t work = axl_stack_poll(s, now);
-        if (echo) {
-            work += (uint32_t)echo_reap(&nc);
+        int n = axl_poll(nc.ctx, ev, 64, wait_ns);
+        if (n < 0) {
+            fprintf(stderr, "%s: the stack is gone: %s\n", PROG, axl_strerror(n));
+            break;
+        }
+        for (int i = 0; i < n; i++)
+            handle(&nc, &ev[i]);
+        int work = n > 0;
+        if (udp) {
+            if (listen_port) {
+                work += udp_echo(&nc);
+            } else {
+                work += udp_stdin(&nc) + udp_replies(&nc);
+                if (nc.out_err) {
+                    fprintf(stderr, "%s: stdout: %s\n", PROG, strerror(nc.out_err));
+                    break;
+                }
+                if (work) udp_last = now;
+                if (nc.stdin_eof && nc.udp_got >= nc.udp_sent) {
+                    status = 0;
+                    break;
+                }
+                if (nc.stdin_eof && now - udp_last > (uint64_t)(udp_wait_s * 1e9)) {
+                    fprintf(stderr, "%s: %llu of %llu datagrams answered\n", PROG,
+                            (unsigned long long)nc.udp_got, (unsigned long long)nc.udp_sent);
+                    break;
+                }
+            }
+        } else if (echo) {
+            work += echo_reap(&nc);
             if (count && nc.served >= count) {
                 status = 0;
                 break;
             }
-        } else if (nc.one.c) {
+        } else if (nc.one.s) {
             struct conn *k = &nc.one;
-            if (!listen_port) work += (uint32_t)pump_stdin(&nc, k);
-            work += (uint32_t)pump_stdout(&nc, k);
+            if (!listen_port) work += pump_stdin(&nc, k);
+            work += pump_stdout(&nc, k);
             if (nc.out_err) {
                 fprintf(stderr, "%s: stdout: %s\n", PROG, strerror(nc.out_err));
                 break;
             }
-            if (listen_port && k->remote_closed && !k->shut && !axl_tcp_readable(k->c)) {
+            if (listen_port && k->remote_closed && !k->shut && !readable(&nc, k->s)) {
                 k->shut = 1;
-                axl_tcp_shutdown(k->c); /* receive-only: our FIN answers theirs */
+                axl_shutdown(nc.ctx, k->s, 1); /* receive-only: our FIN answers theirs */
             }
             if (k->done) {
                 if (k->err) {
                     failed_err = k->err;
-                } else if (axl_tcp_readable(k->c) == 0) {
+                } else if (readable(&nc, k->s) == 0) {
                     status = 0;
                 } else {
                     continue; /* write out the rest first */
@@ -555,47 +699,43 @@ int main(int argc, char **argv)
                 break;
             }
         }
-        if (work) {
-            idle = 0;
-            continue;
-        }
-        if (++idle < IDLE_SPINS) continue;
-        idle = 0;
-        sleep_idle(&port, !listen_port && !nc.stdin_eof && nc.one.c && nc.one.connected &&
-                              axl_tcp_send_room(nc.one.c));
+        /* Nothing happened: let axl_poll sleep; while stdin may bring data,
+         * for 1 ms at most, else 100 ms (signals are seen at once anyway). */
+        int want_stdin = !listen_port && !nc.stdin_eof && (nc.one.connected || udp);
+        wait_ns = work ? 0 : (int64_t)(want_stdin ? AXL_NS_PER_MS : 100 * AXL_NS_PER_MS);
+        if (deadline != UINT64_MAX && wait_ns > 0 && (uint64_t)wait_ns > deadline - now)
+            wait_ns = (int64_t)(deadline - now);
     }
     if (fail) fprintf(stderr, "%s: %s\n", PROG, fail);
     if (failed_err) fprintf(stderr, "%s: %s\n", PROG, err_text(failed_err));
     axl_info(PROG, "%llu bytes sent, %llu received", (unsigned long long)nc.in_bytes,
              (unsigned long long)nc.out_bytes);
-    if (nc.one.c) {
+    if (udp)
+        axl_info(PROG, "UDP: %llu datagrams echoed, %llu sent, %llu replies",
+                 (unsigned long long)nc.udp_echoed, (unsigned long long)nc.udp_sent,
+                 (unsigned long long)nc.udp_got);
+    if (nc.one.s) {
         if (status == 0)
-            axl_tcp_close(nc.one.c);
+            axl_close(nc.ctx, nc.one.s);
         else
-            axl_tcp_abort(nc.one.c);
+            axl_abort(nc.ctx, nc.one.s);
     }
     while (nc.conns) {
         struct conn *k = nc.conns;
         nc.conns = k->next;
-        axl_tcp_abort(k->c);
+        axl_abort(nc.ctx, k->s);
         free(k);
     }
-    if (nc.l) axl_tcp_listener_close(nc.l);
+    if (nc.l) axl_close(nc.ctx, nc.l);
+    if (nc.us) axl_close(nc.ctx, nc.us);
     /* Let the last segments (our FIN's ACK, RSTs) leave; with --linger keep
      * answering (TIME-WAIT) for that long. */
     uint64_t until = axl_clock_ns() + 20 * AXL_NS_PER_MS + (uint64_t)(linger_s * 1e9);
     g_stop = 0;
-    while (!g_stop && axl_clock_ns() < until) {
-        if (!axl_stack_poll(s, axl_clock_ns())) usleep(200);
-    }
-    dump_stats(s, stats_out);
-out_stack:
-    axl_stack_destroy(s);
-out_port:
-    axl_port_close(&port);
-out_pool:
-    axl_pool_fini(&pool);
-out_dev:
-    axl_port_dev_teardown(&pcfg);
+    while (!g_stop && axl_clock_ns() < until)
+        (void)axl_poll(nc.ctx, ev, 64, 2 * (int64_t)AXL_NS_PER_MS);
+    dump_stats(nc.ctx, stats_out);
+out:
+    axl_close_ctx(nc.ctx);
     return status;
 }

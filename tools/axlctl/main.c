@@ -4,7 +4,7 @@
  * status, counters (like nstat), fault injection, health.
  *
  *   axlctl [--ctl PATH] replicas [--json]
- *   axlctl [--ctl PATH] stats [-a] [--json]
+ *   axlctl [--ctl PATH] stats [-a] [--json | --prom | --watch SEC [--count N]]
  *   axlctl [--ctl PATH] kill-replica N [--signal KILL|SEGV|ABRT|TERM|STOP]
  *   axlctl [--ctl PATH] health [--json]
  *
@@ -43,6 +43,9 @@ struct opts {
     int all;
     const char *signal;
     double timeout;
+    double watch;   /* stats --watch SEC, 0 = once */
+    uint32_t count; /* stats --watch: rounds, 0 = until interrupted */
+    int prom;       /* stats --prom */
 };
 
 struct resp {
@@ -341,85 +344,175 @@ static int parse_u64(const char *s, unsigned long long *v)
     return errno || *end ? -1 : 0;
 }
 
-static int cmd_stats(const struct opts *o)
-{
-    struct resp r;
-    unsigned long long *val = NULL; /* [counter][nrep + 1], the last column the total */
-    char **name = NULL;
+/* One answer to "stats": counter names, and values per replica plus the
+ * total in the last column. */
+struct stats_tab {
+    struct resp r; /* owns the strings */
     char *ids[MAX_FIELDS];
-    int nrep = 0, ncnt = 0, rc = 1;
+    char **name;
+    unsigned long long *val; /* [counter][nrep + 1] */
+    int nrep, ncnt;
+};
+#define SV(t, i, c) ((t)->val[(size_t)(i) * (size_t)((t)->nrep + 1) + (size_t)(c)])
 
-    if (request(o, "stats", &r) < 0) return 1;
-    if (r.nlines < 1 || strncmp(r.lines[0], "replicas", 8) != 0) goto bad;
+static void stats_free(struct stats_tab *t)
+{
+    free(t->val);
+    free(t->name);
+    free(t->r.buf);
+    memset(t, 0, sizeof(*t));
+}
+
+/* 0, or -1 after printing why. */
+static int stats_fetch(const struct opts *o, struct stats_tab *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (request(o, "stats", &t->r) < 0) return -1;
+    struct resp *r = &t->r;
+    if (r->nlines < 1 || strncmp(r->lines[0], "replicas", 8) != 0) goto bad;
     char *save = NULL;
-    strtok_r(r.lines[0], " ", &save); /* "replicas I J ..." */
-    for (char *t = strtok_r(NULL, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        if (nrep == MAX_FIELDS - 2 || !is_number(t)) goto bad;
-        ids[nrep++] = t;
+    strtok_r(r->lines[0], " ", &save); /* "replicas I J ..." */
+    for (char *tok = strtok_r(NULL, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        if (t->nrep == MAX_FIELDS - 2 || !is_number(tok)) goto bad;
+        t->ids[t->nrep++] = tok;
     }
-    ncnt = r.nlines - 1;
-    val = calloc((size_t)ncnt * (size_t)(nrep + 1), sizeof(*val));
-    name = calloc((size_t)ncnt + 1, sizeof(*name));
-    if (!val || !name) goto bad;
-    for (int i = 0; i < ncnt; i++) {
+    t->ncnt = r->nlines - 1;
+    t->val = calloc((size_t)t->ncnt * (size_t)(t->nrep + 1), sizeof(*t->val));
+    t->name = calloc((size_t)t->ncnt + 1, sizeof(*t->name));
+    if (!t->val || !t->name) goto bad;
+    for (int i = 0; i < t->ncnt; i++) {
         int nf = 0;
         char *s2 = NULL;
-        for (char *t = strtok_r(r.lines[i + 1], " ", &s2); t; t = strtok_r(NULL, " ", &s2)) {
+        for (char *tok = strtok_r(r->lines[i + 1], " ", &s2); tok; tok = strtok_r(NULL, " ", &s2)) {
             if (nf == 0)
-                name[i] = t;
-            else if (nf > nrep + 1 ||
-                     parse_u64(t, &val[(size_t)i * (size_t)(nrep + 1) + (size_t)(nf - 1)]) < 0)
+                t->name[i] = tok;
+            else if (nf > t->nrep + 1 || parse_u64(tok, &SV(t, i, nf - 1)) < 0)
                 goto bad;
             nf++;
         }
-        if (nf != nrep + 2) goto bad;
+        if (nf != t->nrep + 2) goto bad;
     }
-#define V(i, c) val[(size_t)(i) * (size_t)(nrep + 1) + (size_t)(c)]
-    if (o->json) {
-        fputs("{\"replicas\":[", stdout);
-        for (int c = 0; c < nrep; c++) {
-            printf("%s{\"replica\":%s,\"counters\":{", c ? "," : "", ids[c]);
-            for (int i = 0; i < ncnt; i++) {
-                printf("%s", i ? "," : "");
-                json_str(name[i]);
-                printf(":%llu", V(i, c));
-            }
-            fputs("}}", stdout);
-        }
-        fputs("],\"total\":{", stdout);
-        for (int i = 0; i < ncnt; i++) {
-            printf("%s", i ? "," : "");
-            json_str(name[i]);
-            printf(":%llu", V(i, nrep));
-        }
-        puts("}}");
-    } else {
-        printf("%-28s", "#counter");
-        for (int c = 0; c < nrep; c++) {
-            char h[32];
-            snprintf(h, sizeof(h), "replica%s", ids[c]);
-            printf(" %14s", h);
-        }
-        printf(" %14s\n", "total");
-        for (int i = 0; i < ncnt; i++) {
-            if (!o->all && V(i, nrep) == 0) continue; /* like nstat: zeros hidden */
-            printf("%-28s", name[i]);
-            for (int c = 0; c <= nrep; c++)
-                printf(" %14llu", V(i, c));
-            putchar('\n');
-        }
-    }
-#undef V
-    rc = 0;
-    goto out;
+    return 0;
 bad:
     fflush(stdout);
     fprintf(stderr, "%s: malformed stats answer\n", PROG);
-out:
-    free(val);
-    free(name);
-    free(r.buf);
-    return rc;
+    stats_free(t);
+    return -1;
+}
+
+static void stats_print_json(const struct stats_tab *t)
+{
+    fputs("{\"replicas\":[", stdout);
+    for (int c = 0; c < t->nrep; c++) {
+        printf("%s{\"replica\":%s,\"counters\":{", c ? "," : "", t->ids[c]);
+        for (int i = 0; i < t->ncnt; i++) {
+            printf("%s", i ? "," : "");
+            json_str(t->name[i]);
+            printf(":%llu", SV(t, i, c));
+        }
+        fputs("}}", stdout);
+    }
+    fputs("],\"total\":{", stdout);
+    for (int i = 0; i < t->ncnt; i++) {
+        printf("%s", i ? "," : "");
+        json_str(t->name[i]);
+        printf(":%llu", SV(t, i, t->nrep));
+    }
+    puts("}}");
+}
+
+/* Prometheus text exposition format 0.0.4: one metric family per counter,
+ * named axl_<counter> (the counter names are [A-Za-z0-9_] already: checked),
+ * one sample per replica with a replica label. The total is left to PromQL
+ * (sum by ()). */
+static void stats_print_prom(const struct stats_tab *t)
+{
+    for (int i = 0; i < t->ncnt; i++) {
+        const char *n = t->name[i];
+        int okname = 1;
+        for (const char *p = n; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '_'))
+                okname = 0;
+        if (!okname) continue;
+        printf("# TYPE axl_%s counter\n", n);
+        for (int c = 0; c < t->nrep; c++)
+            printf("axl_%s{replica=\"%s\"} %llu\n", n, t->ids[c], SV(t, i, c));
+    }
+}
+
+static void stats_print_table(const struct stats_tab *t, int all)
+{
+    printf("%-28s", "#counter");
+    for (int c = 0; c < t->nrep; c++) {
+        char h[32];
+        snprintf(h, sizeof(h), "replica%s", t->ids[c]);
+        printf(" %14s", h);
+    }
+    printf(" %14s\n", "total");
+    for (int i = 0; i < t->ncnt; i++) {
+        if (!all && SV(t, i, t->nrep) == 0) continue; /* like nstat: zeros hidden */
+        printf("%-28s", t->name[i]);
+        for (int c = 0; c <= t->nrep; c++)
+            printf(" %14llu", SV(t, i, c));
+        putchar('\n');
+    }
+}
+
+/* --watch SEC: every SEC seconds, the totals that moved, with their change
+ * and rate (like `nstat` run in a loop); --count N rounds (0 = until
+ * interrupted). A counter that went backwards (a replica restarted and its
+ * counters began again) shows its new value as the change. */
+static int stats_watch(const struct opts *o)
+{
+    struct stats_tab prev, cur;
+    if (stats_fetch(o, &prev) < 0) return 1;
+    double t_prev = now_s();
+    for (unsigned round = 0; o->count == 0 || round < o->count; round++) {
+        struct timespec ts = {(time_t)o->watch, (long)((o->watch - (double)(time_t)o->watch) * 1e9)};
+        nanosleep(&ts, NULL);
+        if (stats_fetch(o, &cur) < 0) {
+            stats_free(&prev);
+            return 1;
+        }
+        double t_cur = now_s(), dt = t_cur - t_prev;
+        printf("# %.2f s  %-28s %16s %14s %14s\n", dt, "counter", "total", "change", "per second");
+        for (int i = 0; i < cur.ncnt; i++) {
+            unsigned long long now_v = SV(&cur, i, cur.nrep), was = 0;
+            for (int j = 0; j < prev.ncnt; j++)
+                if (!strcmp(prev.name[j], cur.name[i])) {
+                    was = SV(&prev, j, prev.nrep);
+                    break;
+                }
+            unsigned long long d = now_v >= was ? now_v - was : now_v;
+            if (d == 0 && !o->all) continue;
+            printf("%-38s %16llu %14llu %14.1f\n", cur.name[i], now_v, d, dt > 0 ? (double)d / dt : 0.0);
+        }
+        fflush(stdout);
+        stats_free(&prev);
+        prev = cur;
+        t_prev = t_cur;
+    }
+    stats_free(&prev);
+    return 0;
+}
+
+static int cmd_stats(const struct opts *o)
+{
+    if (o->watch > 0) {
+        if (o->json || o->prom) die_usage("--watch prints a table: drop --json / --prom");
+        return stats_watch(o);
+    }
+    struct stats_tab t;
+    if (stats_fetch(o, &t) < 0) return 1;
+    if (o->json)
+        stats_print_json(&t);
+    else if (o->prom)
+        stats_print_prom(&t);
+    else
+        stats_print_table(&t, o->all);
+    stats_free(&t);
+    return 0;
 }
 
 static int cmd_kill(const struct opts *o, const char *n)
@@ -492,6 +585,13 @@ int main(int argc, char **argv)
         {"json", 'j', AXL_OPT_FLAG, NULL, "machine-readable output (replicas, stats, health)",
          &o.json},
         {"all", 'a', AXL_OPT_FLAG, NULL, "stats: show counters that are zero too", &o.all},
+        {"watch", 'w', AXL_OPT_DOUBLE, "SEC",
+         "stats: every SEC seconds, print the totals that changed with their rates", &o.watch,
+         0.1, 3600},
+        {"count", 'n', AXL_OPT_U32, "N", "stats --watch: stop after N rounds (default: never)",
+         &o.count},
+        {"prom", 0, AXL_OPT_FLAG, NULL,
+         "stats: Prometheus text exposition (axl_<Counter>{replica=\"N\"})", &o.prom},
         {"signal", 's', AXL_OPT_STR, "SIG",
          "kill-replica: KILL (default), SEGV, ABRT, TERM, or STOP (a hang: the heartbeat "
          "stalls)",
@@ -505,7 +605,8 @@ int main(int argc, char **argv)
         "Talks to a running axl-stackd over its control socket. Commands: "
         "'replicas' shows every replica (pid, queue, cpu, state, uptime, restarts, last exit, "
         "restart-to-serving time, heartbeat age); 'stats' prints the counters per replica and "
-        "in total, like nstat (zeros hidden unless -a); 'kill-replica N' sends replica N a "
+        "in total, like nstat (zeros hidden unless -a; --watch SEC repeats with rates, --json and "
+        "--prom change the format); 'kill-replica N' sends replica N a "
         "signal (fault injection, --signal, default KILL); 'health' exits 0 when every replica "
         "runs and 1 otherwise.",
         table);

@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_svc_layer.c - the replica service layer (src/svc) in one process:
+ * engine A serves an application through a channel (the app side is
+ * src/chan's, driven by the test), engine B is the remote peer using the
+ * engine's TCP/UDP API directly; two mem ports and a pump between them,
+ * one deterministic clock. Commands go in, frames and events come out:
+ *   - listen / pre-mapped accept / echo / orderly close, slot reuse;
+ *   - an outgoing connection from the app;
+ *   - TX bytes leave zero-copy and tx_cons moves only when acknowledged;
+ *   - UDP datagram records both ways;
+ *   - the app goes away with a connection open: the peer is reset, every
+ *     counter back to zero; a hostile app passing the violation bound is
+ *     disconnected (channel DOWN) and reclaimed;
+ *   - every pool buffer back at the end (no leaks, ASan checks the rest).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "chan/chan.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "net/stack.h"
+#include "net/tcp.h"
+#include "port/memport.h"
+#include "svc/svc.h"
+
+#define IP_A  0xc6120001u
+#define IP_B  0xc6120002u
+#define NBUFS 4096u
+
+struct side {
+    struct axl_pool pool;
+    struct axl_port port;
+    struct axl_stack *s;
+};
+
+struct fx {
+    struct side a, b;
+    uint64_t now;
+    struct axl_svc svc;
+    int sv[2];
+    struct axl_chan_app app;
+    struct axl_chan_event ev[256]; /* events the app saw, in order */
+    unsigned nev;
+    /* peer (engine B) */
+    struct axl_tcb *pc;
+    uint8_t prx[65536];
+    uint32_t prx_len;
+    int p_connected, p_cleanup, p_err;
+    struct axl_tcp_listener *pl;
+};
+
+static void side_up(struct side *sd, const char *spec, uint32_t ip)
+{
+    char err[128];
+    struct axl_port_cfg pc;
+    struct axl_stack_cfg cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    assert_int_equal(axl_pool_init(&sd->pool, NBUFS, 2048, AXL_POOL_HEADROOM), 0);
+    assert_int_equal(axl_port_parse_spec(spec, &pc, err, sizeof(err)), 0);
+    pc.pool = &sd->pool;
+    assert_int_equal(axl_port_open(&sd->port, &pc), 0);
+    cfg.addr.addr = ip;
+    cfg.addr.prefix = 24;
+    cfg.seed = 42;
+    sd->s = axl_stack_create(&cfg, &sd->port, &sd->pool, 1000 * AXL_NS_PER_S);
+    assert_non_null(sd->s);
+}
+
+static void side_down(struct side *sd)
+{
+    axl_stack_destroy(sd->s);
+    axl_memport_tx_discard(&sd->port);
+    assert_int_equal(axl_pool_in_use(&sd->pool), 0);
+    axl_port_close(&sd->port);
+    axl_pool_fini(&sd->pool);
+}
+
+static void move(struct side *from, struct side *to)
+{
+    uint8_t buf[2048];
+    int n;
+    while ((n = axl_memport_collect(&from->port, buf, sizeof(buf))) > 0)
+        assert_int_equal(axl_memport_inject(&to->port, buf, (uint32_t)n, 0), 0);
+}
+
+static struct fx *F;
+
+static void step(struct fx *f)
+{
+    axl_stack_poll(f->a.s, f->now);
+    axl_svc_poll(&f->svc);
+    move(&f->a, &f->b);
+    axl_stack_poll(f->b.s, f->now);
+    move(&f->b, &f->a);
+    f->now += 100 * AXL_NS_PER_US;
+    /* the app: collect events */
+    struct axl_chan_event e;
+    unsigned v;
+    int r;
+    while ((r = axl_chan_app_poll_event(&f->app, &e, &v)) != 0) {
+        assert_int_equal(r, 1); /* every event the service posts is well-formed */
+        if (f->nev < 256) f->ev[f->nev++] = e;
+    }
+}
+
+/* Run until an event of `type` (and op for DONE) arrives; returns it. */
+static struct axl_chan_event want(struct fx *f, uint16_t type, uint32_t op)
+{
+    for (int i = 0; i < 20000; i++) {
+        for (unsigned k = 0; k < f->nev; k++)
+            if (f->ev[k].type == type && (type != AXL_CHAN_EV_DONE || f->ev[k].arg == op)) {
+                struct axl_chan_event e = f->ev[k];
+                memmove(&f->ev[k], &f->ev[k + 1], (f->nev - k - 1) * sizeof(e));
+                f->nev--;
+                return e;
+            }
+        step(f);
+    }
+    fail_msg("no event %u (op %u)", type, op);
+    struct axl_chan_event z = {0};
+    return z;
+}
+
+static void cmd(struct fx *f, uint16_t op, uint32_t sock, uint32_t gen, uint32_t arg, uint32_t len,
+                uint16_t flags)
+{
+    struct axl_chan_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.op = op;
+    c.sock = sock;
+    c.gen = gen;
+    c.arg = arg;
+    c.len = len;
+    c.flags = flags;
+    assert_int_equal(axl_chan_app_submit(&f->app, &c, 1), 1);
+    axl_chan_app_kick(&f->app);
+}
+
+static void cmd_addr(struct fx *f, uint16_t op, uint32_t sock, uint32_t gen, uint32_t ip,
+                     uint16_t port)
+{
+    struct axl_chan_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.op = op;
+    c.sock = sock;
+    c.gen = gen;
+    c.family = AXL_CHAN_AF_INET;
+    c.port = htons(port);
+    uint32_t be = htonl(ip);
+    memcpy(c.addr, &be, 4);
+    assert_int_equal(axl_chan_app_submit(&f->app, &c, 1), 1);
+    axl_chan_app_kick(&f->app);
+}
+
+/* ---- the peer -------------------------------------------------------------------- */
+
+static void p_pull(struct axl_tcb *c)
+{
+    int n;
+    while ((n = axl_tcp_read(c, F->prx + F->prx_len, (uint32_t)sizeof(F->prx) - F->prx_len)) > 0)
+        F->prx_len += (uint32_t)n;
+}
+static void p_connected(struct axl_tcb *c, void *u)
+{
+    (void)c;
+    (void)u;
+    F->p_connected = 1;
+}
+static void p_data(struct axl_tcb *c, void *u, uint32_t avail)
+{
+    (void)u;
+    (void)avail;
+    p_pull(c);
+}
+static void p_closed(struct axl_tcb *c, void *u)
+{
+    (void)u;
+    p_pull(c);
+}
+static void p_cleanup(struct axl_tcb *c, void *u, int err)
+{
+    (void)c;
+    (void)u;
+    F->p_cleanup = 1;
+    F->p_err = err;
+}
+static void p_new_conn(struct axl_tcp_listener *l, void *u);
+static const struct axl_tcp_ops p_ops = {.new_conn = p_new_conn,
+                                         .connected = p_connected,
+                                         .new_data = p_data,
+                                         .remote_closed = p_closed,
+                                         .cleanup = p_cleanup};
+static void p_new_conn(struct axl_tcp_listener *l, void *u)
+{
+    (void)u;
+    if (axl_tcp_accept(l, &F->pc) == 0) {
+        axl_tcp_set_user(F->pc, &p_ops, F);
+        F->p_connected = 1;
+    }
+}
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    F = f;
+    f->now = 1000 * AXL_NS_PER_S;
+    side_up(&f->a, "mem:a,mac=02:00:00:00:00:0a", IP_A);
+    side_up(&f->b, "mem:b,mac=02:00:00:00:00:0b", IP_B);
+    struct axl_chan_params p;
+    axl_chan_params_default(&p);
+    p.max_socks = 64;
+    p.rx_size = p.tx_size = 4096;
+    p.evq_slots = p.cmdq_slots = 64;
+    assert_int_equal(axl_svc_init(&f->svc, f->a.s, &p), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->sv), 0);
+    assert_int_equal(axl_svc_app_add(&f->svc, 7, getpid(), getuid(), "unit", f->sv[1]), 0);
+    struct axl_chan_hello h;
+    int fds[AXL_CHAN_NREGIONS], bell = -1;
+    assert_int_equal(axl_chan_recv_hello_bell(f->sv[0], &h, fds, &bell), 0);
+    assert_true(bell >= 0); /* a replica's HELLO carries its bell */
+    assert_int_equal(axl_chan_map_app(&f->app, &h, fds), 0);
+    close(fds[0]);
+    close(fds[1]);
+    axl_chan_app_set_bell(&f->app, bell);
+    assert_int_equal(f->app.app_id, 7);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    axl_svc_stop(&f->svc);
+    if (f->pc) axl_tcp_abort(f->pc);
+    if (f->pl) axl_tcp_listener_close(f->pl);
+    for (int i = 0; i < 10; i++)
+        step(f);
+    axl_chan_app_unmap(&f->app);
+    close(f->sv[0]);
+    side_down(&f->b);
+    axl_stack_destroy(f->a.s);
+    axl_svc_fini(&f->svc);
+    axl_memport_tx_discard(&f->a.port);
+    assert_int_equal(axl_pool_in_use(&f->a.pool), 0);
+    axl_port_close(&f->a.port);
+    axl_pool_fini(&f->a.pool);
+    free(f);
+    return 0;
+}
+
+/* App: a TCP listener on port; returns its id (gen in *gen). */
+static uint32_t app_listen(struct fx *f, uint16_t port, uint32_t *gen)
+{
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
+    struct axl_chan_event e = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    assert_int_equal(e.status, 0);
+    uint32_t id = e.sock;
+    *gen = e.gen;
+    cmd_addr(f, AXL_CHAN_OP_BIND, id, *gen, 0, port);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, 0);
+    cmd(f, AXL_CHAN_OP_LISTEN, id, *gen, 8, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_LISTEN).status, 0);
+    return id;
+}
+
+/* App: write bytes into socket s's TX ring and SEND them. */
+static void app_send(struct fx *f, struct axl_chan_asock *s, const void *p, uint32_t n)
+{
+    struct axl_span sp[2];
+    assert_true(axl_chan_app_tx_reserve(&f->app, s, sp) >= (int)n);
+    uint32_t k = n < sp[0].len ? n : sp[0].len;
+    memcpy(sp[0].p, p, k);
+    if (n > k) memcpy(sp[1].p, (const uint8_t *)p + k, n - k);
+    axl_chan_app_tx_publish(&f->app, s, n);
+    cmd(f, AXL_CHAN_OP_SEND, s->id, s->gen, 0, n, 0);
+}
+
+static uint32_t app_read(struct fx *f, struct axl_chan_asock *s, uint8_t *dst, uint32_t max)
+{
+    struct axl_cspan sp[2];
+    int n = axl_chan_app_rx_peek(&f->app, s, sp);
+    assert_true(n >= 0);
+    uint32_t got = 0;
+    for (int i = 0; i < 2 && got < max; i++) {
+        uint32_t k = sp[i].len < max - got ? sp[i].len : max - got;
+        memcpy(dst + got, sp[i].p, k);
+        got += k;
+    }
+    axl_chan_app_rx_commit(&f->app, s, got);
+    if (got) cmd(f, AXL_CHAN_OP_RECV_DONE, s->id, s->gen, 0, got, 0);
+    return got;
+}
+
+static uint64_t st(struct fx *f, enum axl_svc_stat k)
+{
+    return f->svc.st[k];
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static void test_listen_accept_echo_close(void **state)
+{
+    struct fx *f = *state;
+    uint32_t lgen, lid = app_listen(f, 80, &lgen);
+    assert_int_equal(atomic_load(&f->app.slots[lid].state), AXL_CHAN_SS_LISTEN);
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 80, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    assert_int_equal(nc.arg, lid);
+    assert_int_equal(nc.arg2, lgen);
+    struct axl_chan_asock s;
+    assert_int_equal(axl_chan_app_sock(&f->app, nc.sock, nc.gen, &s), 0);
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].state), AXL_CHAN_SS_PENDING);
+    /* data before the accept lands in the pre-mapped socket's ring */
+    assert_int_equal(axl_tcp_send(f->pc, "hello", 5), 5);
+    struct axl_chan_event nd = want(f, AXL_CHAN_EV_NEW_DATA, 0);
+    assert_int_equal(nd.sock, nc.sock);
+    assert_int_equal(nd.arg, 5);
+    cmd(f, AXL_CHAN_OP_ACCEPT, nc.sock, nc.gen, lid, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_ACCEPT).status, 0);
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].state), AXL_CHAN_SS_ESTABLISHED);
+    uint8_t buf[64];
+    assert_int_equal(app_read(f, &s, buf, sizeof(buf)), 5);
+    assert_memory_equal(buf, "hello", 5);
+
+    uint32_t cons0 = atomic_load(&f->app.slots[nc.sock].tx_cons);
+    app_send(f, &s, "world!", 6);
+    struct axl_chan_event ack = want(f, AXL_CHAN_EV_DATA_ACKED, 0);
+    assert_int_equal(ack.arg, 6);
+    assert_int_equal(ack.cookie, 0);
+    /* tx_cons moved exactly when the peer had acknowledged the bytes */
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].tx_cons) - cons0, 6);
+    assert_int_equal(f->prx_len, 6);
+    assert_memory_equal(f->prx, "world!", 6);
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcSocketsNow), 2);
+
+    /* peer closes: REMOTE_CLOSED, RX_EOF; the app closes: CLEANUP, slot FREE */
+    axl_tcp_close(f->pc);
+    f->pc = NULL;
+    struct axl_chan_event rc = want(f, AXL_CHAN_EV_REMOTE_CLOSED, 0);
+    assert_int_equal(rc.status, 0);
+    assert_true(atomic_load(&f->app.slots[nc.sock].flags) & AXL_CHAN_SF_RX_EOF);
+    assert_int_equal(axl_chan_app_rx_eof(&f->app, &s), 1);
+    cmd(f, AXL_CHAN_OP_CLOSE, nc.sock, nc.gen, 0, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CLOSE).status, 0);
+    struct axl_chan_event cu = want(f, AXL_CHAN_EV_CLEANUP, 0);
+    assert_int_equal(cu.sock, nc.sock);
+    for (int i = 0; i < 100; i++)
+        step(f);
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].state), AXL_CHAN_SS_FREE);
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcSocketsNow), 1);
+
+    /* the slot is reused with the next generation */
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 80, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc2 = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    assert_int_equal(nc2.sock, nc.sock);
+    assert_int_equal(nc2.gen, nc.gen + 1);
+    assert_int_equal(st(f, AXL_SVC_SvcViolations), 0);
+}
+
+static void test_connect_out(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(axl_tcp_listen(f->b.s, 9000, 0, &p_ops, f, &f->pl), 0);
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
+    struct axl_chan_event o = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    struct axl_chan_asock s;
+    assert_int_equal(axl_chan_app_sock(&f->app, o.sock, o.gen, &s), 0);
+    cmd_addr(f, AXL_CHAN_OP_CONNECT, o.sock, o.gen, IP_B, 9000);
+    struct axl_chan_event d = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CONNECT);
+    assert_int_equal(d.status, 0);
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].state), AXL_CHAN_SS_ESTABLISHED);
+    /* 10000 bytes through a 4096-byte TX ring: the app refills as acks free it */
+    static uint8_t src[10000];
+    for (uint32_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(i * 7 + 3);
+    uint32_t sent = 0;
+    for (int i = 0; i < 50000 && f->prx_len < sizeof(src); i++) {
+        struct axl_span sp[2];
+        int room = axl_chan_app_tx_reserve(&f->app, &s, sp);
+        uint32_t n = (uint32_t)room < sizeof(src) - sent ? (uint32_t)room : sizeof(src) - sent;
+        if (n) app_send(f, &s, src + sent, n);
+        sent += n;
+        step(f);
+        f->nev = 0;
+    }
+    assert_int_equal(f->prx_len, sizeof(src));
+    assert_memory_equal(f->prx, src, sizeof(src));
+    /* connect to a closed port: DONE with -ECONNREFUSED */
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
+    o = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    cmd_addr(f, AXL_CHAN_OP_CONNECT, o.sock, o.gen, IP_B, 9001);
+    d = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CONNECT);
+    assert_int_equal(d.status, -ECONNREFUSED);
+    assert_int_equal(want(f, AXL_CHAN_EV_CLEANUP, 0).sock, o.sock);
+}
+
+static void test_udp_records(void **state)
+{
+    struct fx *f = *state;
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_UDP, 0, 0);
+    struct axl_chan_event o = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    struct axl_chan_asock s;
+    assert_int_equal(axl_chan_app_sock(&f->app, o.sock, o.gen, &s), 0);
+    cmd_addr(f, AXL_CHAN_OP_BIND, o.sock, o.gen, 0, 53);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, 0);
+    struct axl_udp_sock *pu;
+    assert_int_equal(axl_udp_bind(f->b.s, 5000, NULL, NULL, &pu), 0);
+    assert_int_equal(axl_udp_sendto(f->b.s, pu, "ping!", 5, IP_A, 53), 5);
+    struct axl_chan_event nd = want(f, AXL_CHAN_EV_NEW_DATA, 0);
+    assert_int_equal(nd.arg, AXL_CHAN_DGRAM_SPAN(5));
+    uint8_t rec[64];
+    assert_int_equal(app_read(f, &s, rec, sizeof(rec)), AXL_CHAN_DGRAM_SPAN(5));
+    struct axl_chan_dgram h;
+    memcpy(&h, rec, sizeof(h));
+    assert_int_equal(h.len, 5);
+    assert_int_equal(ntohl(h.addr), IP_B);
+    assert_int_equal(ntohs(h.port), 5000);
+    assert_memory_equal(rec + 16, "ping!", 5);
+    /* echo the record back (same header: to the sender) */
+    app_send(f, &s, rec, AXL_CHAN_DGRAM_SPAN(5));
+    assert_int_equal(want(f, AXL_CHAN_EV_DATA_ACKED, 0).arg, AXL_CHAN_DGRAM_SPAN(5));
+    uint8_t got[16];
+    uint32_t sa;
+    uint16_t sp;
+    int n = AXL_EAGAIN;
+    for (int i = 0; i < 100 && n == AXL_EAGAIN; i++) {
+        step(f);
+        n = axl_udp_recvfrom(f->b.s, pu, got, sizeof(got), &sa, &sp);
+    }
+    assert_int_equal(n, 5);
+    assert_memory_equal(got, "ping!", 5);
+    assert_int_equal(sa, IP_A);
+    assert_int_equal(sp, 53);
+    /* a malformed record (len beyond the SEND) is a violation, nothing sent */
+    struct axl_chan_dgram bad = {4000, 0, 0, 0, 0};
+    app_send(f, &s, &bad, sizeof(bad));
+    for (int i = 0; i < 10; i++)
+        step(f);
+    assert_int_equal(st(f, AXL_SVC_SvcBadSend), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcViolations), 1);
+    axl_udp_close(f->b.s, pu);
+}
+
+static void test_app_gone_resets_and_reclaims(void **state)
+{
+    struct fx *f = *state;
+    uint32_t lgen, lid = app_listen(f, 81, &lgen);
+    (void)lid;
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 81, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    struct axl_chan_asock s;
+    assert_int_equal(axl_chan_app_sock(&f->app, nc.sock, nc.gen, &s), 0);
+    cmd(f, AXL_CHAN_OP_ACCEPT, nc.sock, nc.gen, lid, 0, 0);
+    want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_ACCEPT);
+    app_send(f, &s, "unacked", 7); /* zero-copy reference into the app's ring */
+    step(f);
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 1);
+    axl_svc_app_gone(&f->svc, 7);
+    for (int i = 0; i < 100; i++)
+        step(f);
+    assert_true(f->p_cleanup);
+    assert_int_equal(f->p_err, -ECONNRESET); /* the peer got an RST */
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcSocketsNow), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcAppsNow), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimPending), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcAppsGone), 1);
+    assert_int_equal(f->svc.napps, 0);
+    assert_null(f->svc.dying);
+    assert_int_equal(axl_tcp_conn_count(f->a.s), 0);
+}
+
+static void test_hostile_app_disconnected(void **state)
+{
+    struct fx *f = *state;
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
+    struct axl_chan_event o = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    /* SENDs of bytes the TX ring does not hold, and commands for free slots */
+    for (int i = 0; i < AXL_SVC_VIOL_MAX; i++) {
+        cmd(f, AXL_CHAN_OP_SEND, o.sock, o.gen, 0, 100, 0);
+        if (i % 2) cmd(f, AXL_CHAN_OP_CLOSE, 63, 1, 0, 0, 0);
+        step(f);
+        if (!axl_chan_app_up(&f->app)) break;
+    }
+    assert_int_equal(axl_chan_app_up(&f->app), 0); /* the app sees DOWN */
+    assert_int_equal(st(f, AXL_SVC_SvcAppsDisconnected), 1);
+    assert_true(st(f, AXL_SVC_SvcViolations) >= AXL_SVC_VIOL_MAX);
+    assert_true(st(f, AXL_SVC_SvcBadSend) >= 1);
+    for (int i = 0; i < 10; i++)
+        step(f);
+    assert_int_equal(st(f, AXL_SVC_SvcSocketsNow), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcAppsNow), 0);
+    assert_int_equal(f->svc.napps, 0);
+}
+
+static void test_stat_names(void **state)
+{
+    (void)state;
+    assert_int_equal(axl_svc_stat_count(), AXL_SVC__COUNT);
+    assert_string_equal(axl_svc_stat_name(AXL_SVC_SvcAppsNow), "SvcAppsNow");
+    assert_string_equal(axl_svc_stat_name(AXL_SVC_SvcBellWakes), "SvcBellWakes");
+    assert_null(axl_svc_stat_name(AXL_SVC__COUNT));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_listen_accept_echo_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_gone_resets_and_reclaims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_app_disconnected, setup, teardown),
+        cmocka_unit_test(test_stat_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
