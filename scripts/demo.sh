@@ -7,8 +7,11 @@
 #
 # Shows: ARP + ping from Linux to the stack, UDP echo with ncat, a fragmented
 # datagram, an ICMP port unreachable, the stack's counters, and a pcap of the
-# whole exchange read back with tshark. Port: AF_XDP (native XDP, copy mode on
-# veth); AXL_DEMO_PORT=afpacket or tap picks another backend.
+# whole exchange read back with tshark. Then isolated mode: axl-stackd with 2
+# replicas and axl-nc --echo as a separate application process attached to it
+# over shared-memory channels, with ncat from the Linux namespace talking to
+# it. Port: AF_XDP (native XDP, copy mode on veth); AXL_DEMO_PORT=afpacket or
+# tap picks another backend.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${AXL_DEMO_BIN:-build/bin}
@@ -17,11 +20,13 @@ NS_S=axl-demo-stack NS_C=axl-demo-client IF_S=axld0 IF_C=axld1
 TMPD=$(mktemp -d /tmp/axl-demo.XXXXXX)
 PCAP=$TMPD/demo.pcap
 PID=
+APP=
 
 if [ "$(id -u)" -ne 0 ]; then echo "demo: needs root (network namespaces, XDP)" >&2; exit 1; fi
 [ -x "$BIN/axl-stackd" ] || { echo "demo: $BIN/axl-stackd missing; run make" >&2; exit 1; }
 
 cleanup() {
+  [ -n "$APP" ] && kill -TERM "$APP" 2>/dev/null && wait "$APP" 2>/dev/null || true
   [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
   ip netns del "$NS_S" 2>/dev/null || true
   ip netns del "$NS_C" 2>/dev/null || true
@@ -100,6 +105,41 @@ step "what the stack saw and sent, read back by tshark"
 kill -TERM "$PID"; wait "$PID" || true; PID=
 tshark -r "$PCAP" -c 12 2>/dev/null || true
 echo "($(tshark -r "$PCAP" 2>/dev/null | wc -l) frames in the capture)"
+
+# --- isolated mode: the application in its own process, the stack in two replicas ---
+if [ "$KIND" != tap ] && [ -x "$BIN/axl-nc" ]; then
+  CTL=$TMPD/stack.sock
+  step "isolated mode: axl-stackd --replicas 2 --port $SPEC (a director steers by flow hash)"
+  ip netns exec "$NS_S" "$BIN/axl-stackd" --port "$SPEC" --addr 198.18.0.2/24 --replicas 2 \
+    --ctl "$CTL" --stats-out "$TMPD/iso.stats" 2>"$TMPD/iso.err" &
+  PID=$!
+  for i in $(seq 50); do
+    in_c ping -c 1 -W 1 -q 198.18.0.2 >/dev/null 2>&1 && break
+    kill -0 "$PID" 2>/dev/null || { echo "demo: the stack exited" >&2; tail -n 5 "$TMPD/iso.err" >&2; exit 1; }
+    [ "$i" -eq 50 ] && { echo "demo: no answer from the stack" >&2; exit 1; }
+    sleep 0.2
+  done
+  "$BIN/axlctl" --ctl "$CTL" replicas | cut -c1-110
+
+  step "axl-nc --stack $CTL -l 7000 --echo: a separate process, attached over shared memory"
+  # no namespace needed: the application reaches the stack through its control
+  # socket and the memory the replicas hand it, not through a network device
+  "$BIN/axl-nc" --stack "$CTL" -l 7000 --echo --log-level info 2>"$TMPD/app.err" &
+  APP=$!
+  for _ in $(seq 50); do grep -q listening "$TMPD/app.err" && break; sleep 0.1; done
+  cat "$TMPD/app.err"
+  printf 'AXL1 apps\nAXL1 listeners\n' | socat -t 2 - "UNIX-CONNECT:$CTL" | grep -v '^[.o]' || true
+
+  step "Linux talks to the isolated application with ncat (8 connections)"
+  for i in $(seq 8); do
+    printf 'ncat connection %s: hello, isolated Axolotl\n' "$i" |
+      in_c timeout 5 ncat --no-shutdown -i 1 198.18.0.2 7000 2>/dev/null || true
+  done
+  echo "per replica (the connections were spread by flow hash) and in total:"
+  "$BIN/axlctl" --ctl "$CTL" stats | awk 'NR == 1 || /^(TcpPassiveOpens|SvcCmds|SvcEvents|SvcRxBytes|SvcTxBytes) /'
+  kill -TERM "$APP"; wait "$APP" || true; APP=
+  kill -TERM "$PID"; wait "$PID" || true; PID=
+fi
 
 # --- axl-httpd (room "httpd"): a web page from the stack linked into the server ---
 if [ -x "$BIN/axl-httpd" ]; then

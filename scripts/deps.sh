@@ -11,8 +11,8 @@ PKGS=(
   build-essential make pkg-config clang llvm libclang-rt-dev xxd help2man
   libxdp-dev libbpf-dev libelf-dev zlib1g-dev liburing-dev libcmocka-dev
   # test peers and tools
-  iproute2 iputils-ping ncat socat apache2-utils curl tshark ethtool python3 python3-scapy
-  procps psmisc util-linux bsdextrautils bind9-dnsutils knot-dnsutils dnsperf libmemcached-tools python3-pymemcache
+  iproute2 iputils-ping ncat socat apache2-utils curl wrk nghttp2-client chromium tshark ethtool python3 python3-scapy python3-prometheus-client
+  procps psmisc util-linux bsdextrautils bind9-dnsutils knot-dnsutils dnsperf libmemcached-tools python3-pymemcache gnuplot-nox
 )
 
 case "${1:-}" in

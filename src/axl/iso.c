@@ -84,6 +84,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,11 +110,12 @@
 #define ISO_CMD_WAIT_NS (5 * AXL_NS_PER_S)
 /** ISO_CHECK_NS: while busy, the channel sockets are looked at this often
  *  (one poll(2) with timeout 0): a replica that died hangs its socket up. */
-#define ISO_CHECK_NS (10 * AXL_NS_PER_MS)
+#define ISO_CHECK_NS (50 * AXL_NS_PER_MS)
 /** ISO_CHECK_FAST_NS: the same while a replica is being reattached. */
 #define ISO_CHECK_FAST_NS (1 * AXL_NS_PER_MS)
-/** ISO_SLEEP_MAX_NS: longest single sleep (then the sockets are looked at). */
-#define ISO_SLEEP_MAX_NS (50 * AXL_NS_PER_MS)
+/** ISO_SLEEP_MAX_NS: longest single sleep (then the sockets are looked at):
+ *  an idle app wakes 4 times a second, and sees a dead replica within it. */
+#define ISO_SLEEP_MAX_NS (250 * AXL_NS_PER_MS)
 /** ISO_RETRY_MIN_NS / ISO_RETRY_MAX_NS: reattach back-off bounds. */
 #define ISO_RETRY_MIN_NS (5 * AXL_NS_PER_MS)
 #define ISO_RETRY_MAX_NS (500 * AXL_NS_PER_MS)
@@ -805,6 +807,10 @@ static int rep_map(struct iso_rep *r, char *err, size_t errlen)
         return rc;
     }
     axl_chan_app_set_bell(&r->a, bell);
+    /* REGMEM waits for its answer on this socket: never for ever */
+    struct timeval tv = {(time_t)(ISO_CMD_WAIT_NS / AXL_NS_PER_S), 0};
+    (void)setsockopt(r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     r->cs = calloc(r->a.lay.p.max_socks, sizeof(*r->cs));
     if (!r->cs) {
         axl_chan_app_unmap(&r->a);
@@ -1009,9 +1015,14 @@ static int check_fds(struct axl_ctx *c, uint64_t now)
             rep_reattach(c, r, now);
             work = 1;
         }
-        fast |= r->state != REP_UP;
+        fast |= r->state == REP_HELLO;
     }
-    b->next_check = now + (fast && b->ctl >= 0 ? ISO_CHECK_FAST_NS : ISO_CHECK_NS);
+    /* next look: soon while a HELLO is awaited, at the next reattach attempt,
+     * else ISO_CHECK_NS */
+    uint64_t next = now + (fast ? ISO_CHECK_FAST_NS : ISO_CHECK_NS);
+    for (uint32_t i = 0; i < b->nrep && b->ctl >= 0; i++)
+        if (b->rep[i].state == REP_DOWN) next = AXL_MIN(next, AXL_MAX(b->rep[i].retry_at, now + 1));
+    b->next_check = next;
     return work;
 }
 
@@ -1095,6 +1106,14 @@ static void on_done(struct axl_ctx *c, struct iso_rep *r, const struct axl_chan_
             axl_ev_push(c, s, AXL_EV_DATA_ACKED, e->status ? e->status : -EPIPE, e->cookie, 0);
         return;
     }
+    case AXL_CHAN_OP_OPEN:
+        /* an OPEN whose wait timed out: give the socket back */
+        if (e->status == 0 && e->sock < r->a.lay.p.max_socks && r->cs[e->sock].kind == CS_FREE) {
+            r->cs[e->sock].kind = CS_OPENING;
+            r->cs[e->sock].gen = e->gen;
+            cs_close(b, r, e->sock, 1);
+        }
+        return;
     default:
         if (e->status && e->status != -EBADF)
             axl_debug("axl", "replica %u: command %u on socket %u: %s", r->idx, e->arg, e->sock,
@@ -1185,6 +1204,8 @@ static void on_event(struct axl_ctx *c, struct iso_rep *r, const struct axl_chan
 
 /* ---- the loop -------------------------------------------------------------------------- */
 
+static uint32_t iso_readable(struct axl_ctx *c, struct axl_sk *s);
+
 static int iso_work(struct axl_ctx *c)
 {
     struct iso *b = B(c);
@@ -1202,7 +1223,8 @@ static int iso_work(struct axl_ctx *c)
             if (ids[j] >= r->a.lay.p.max_socks) continue;
             struct iso_cs *k = &r->cs[ids[j]];
             struct axl_sk *s = k->kind == CS_CONN ? owner_of(c, k) : NULL;
-            if (s && s->cid == ids[j] && s->rep == i) axl_sk_pend(c, s, AXL_PEND_DATA);
+            if (s && s->cid == ids[j] && s->rep == i && !s->rd_shut && iso_readable(c, s))
+                axl_sk_pend(c, s, AXL_PEND_DATA);
         }
         work += (int)n;
         if (r->a.stats.violations != r->viol_seen) {
@@ -1241,10 +1263,15 @@ static void iso_sleep(struct axl_ctx *c, uint64_t max_ns)
     uint64_t now = axl_clock_ns();
     uint64_t wait = AXL_MIN(max_ns, (uint64_t)ISO_SLEEP_MAX_NS);
     iso_flush(c);
-    if (b->next_check > now) wait = AXL_MIN(wait, AXL_MAX(b->next_check - now, ISO_CHECK_FAST_NS));
+    /* wake up for a reattach attempt or to look for a HELLO, not sooner
+     * than ISO_CHECK_FAST_NS; else after ISO_SLEEP_MAX_NS at most (a dead
+     * replica moves no word: the sockets are looked at after the sleep) */
     for (uint32_t i = 0; i < b->nrep; i++) {
         struct iso_rep *r = &b->rep[i];
-        if (r->state == REP_HELLO || r->state == REP_DOWN) wait = AXL_MIN(wait, ISO_CHECK_FAST_NS);
+        if (r->state == REP_HELLO) wait = AXL_MIN(wait, ISO_CHECK_FAST_NS);
+        if (r->state == REP_DOWN && b->ctl >= 0)
+            wait = AXL_MIN(wait, AXL_MAX(r->retry_at > now ? r->retry_at - now : 0,
+                                         (uint64_t)ISO_CHECK_FAST_NS));
         if (r->state != REP_UP) continue;
         if (!axl_chan_app_prepare_sleep(&r->a)) { /* something came: do not sleep */
             for (uint32_t j = 0; j < n; j++)
@@ -1264,7 +1291,8 @@ static void iso_sleep(struct axl_ctx *c, uint64_t max_ns)
         struct timespec ts = {(time_t)(wait / AXL_NS_PER_S), (long)(wait % AXL_NS_PER_S)};
         nanosleep(&ts, NULL);
     }
-    b->next_check = 0; /* look at the sockets right after a sleep */
+    /* slept long: look at the sockets now (short naps keep the schedule) */
+    if (axl_clock_ns() - now >= ISO_CHECK_NS) b->next_check = 0;
 }
 
 static int iso_fd(struct axl_ctx *c)
@@ -1607,6 +1635,23 @@ static int iso_info(struct axl_ctx *c, struct axl_sk *s, struct axl_sock_info *i
     int room = axl_chan_app_tx_reserve(&r->a, &k->as, sp);
     i->send_room = room > 0 && !s->wr_shut ? (uint32_t)room : 0;
     i->rx_eof = axl_chan_app_rx_eof(&r->a, &k->as) || (s->remote_closed && !i->readable);
+    /* The replica wrote the connection's addresses into its slot before the
+     * event that announced it (src/chan/abi.h, "Addresses"); 0 = not known. */
+    if (k->attached && k->as.id < r->a.lay.p.max_socks) {
+        const struct axl_chan_slot *sl = &r->a.slots[k->as.id];
+        uint32_t la = atomic_load_explicit(&sl->laddr, memory_order_relaxed),
+                 ra = atomic_load_explicit(&sl->raddr, memory_order_relaxed);
+        uint16_t lp = atomic_load_explicit(&sl->lport, memory_order_relaxed),
+                 rp = atomic_load_explicit(&sl->rport, memory_order_relaxed);
+        if (lp) {
+            i->lport = ntohs(lp);
+            if (la) i->laddr = ntohl(la);
+        }
+        if (rp && ra) {
+            i->raddr = ntohl(ra);
+            i->rport = ntohs(rp);
+        }
+    }
     return 0;
 }
 
@@ -1729,13 +1774,11 @@ static int iso_mem_alloc(struct axl_ctx *c, size_t size, struct axl_mem **out)
     m->fd = rm.fd;
     for (uint32_t i = 0; i < AXL_ISO_MAX_REPLICAS; i++)
         m->region[i] = UINT32_MAX;
-    uint32_t ok = 0;
     for (uint32_t i = 0; i < b->nrep; i++) {
         struct iso_rep *r = rep_of(b, i);
         if (!r) continue;
         rc = mem_reg_on(b, r, m);
         if (rc < 0) break;
-        ok++;
     }
     if (rc < 0) {
         /* A replica refused (too many regions, too big): the memory stays
@@ -1745,7 +1788,6 @@ static int iso_mem_alloc(struct axl_ctx *c, size_t size, struct axl_mem **out)
         free(m);
         return rc;
     }
-    (void)ok;
     b->mems[b->nmem++] = m;
     *out = m;
     return 0;

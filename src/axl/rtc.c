@@ -330,10 +330,8 @@ static int rtc_accept(struct axl_ctx *c, struct axl_sk *l, struct axl_sk *n)
     n->state = AXL_SS_ESTABLISHED;
     fill_addrs(n);
     /* Listener options are inherited by the engine. Data or a FIN that came
-     * before the accept is flagged on the TCB by axl_tcp_accept but only
-     * delivered from inside the engine (an accept inside new_conn); we accept
-     * outside any callback, so deliver them now (net/tcp_priv.h). */
-    (void)tcp_deliver_events(t);
+     * before the accept is delivered by the engine at the end of this or the
+     * next axl_stack_poll (net/tcp.h, axl_tcp_accept). */
     return 0;
 }
 

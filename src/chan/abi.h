@@ -79,8 +79,10 @@
 
 #define AXL_CHAN_MAGIC       0x4e484341u /* "ACHN" in little-endian memory */
 /* Version 2: the HELLO may carry a third fd, the stack's doorbell eventfd
- * ("bell", see AXL_CHAN_MSG_HELLO); version 1 had futex doorbells only. */
-#define AXL_CHAN_ABI_VERSION 2u
+ * ("bell", see AXL_CHAN_MSG_HELLO); version 1 had futex doorbells only.
+ * Version 3: the socket slot is 128 bytes and carries the socket's local and
+ * peer address and port (struct axl_chan_slot "Addresses"). */
+#define AXL_CHAN_ABI_VERSION 3u
 #define AXL_CHAN_PAGE        4096u
 
 /** Limits, checked by axl_chan_layout() on both sides. */
@@ -168,7 +170,28 @@ enum axl_chan_state {
 /* A socket's slot in the table (STK region). `rx_off`, `tx_off`, `rx_size`
  * and `tx_size` are written once when the channel is created and never
  * change; the rest changes over the socket's lifetimes. A slot is reused
- * (gen + 1) only after the app's CLOSE *and* the stack's CLEANUP. */
+ * (gen + 1) only after the app's CLOSE *and* the stack's CLEANUP.
+ *
+ * Addresses (laddr, lport, raddr, rport; IPv4, network byte order, as in
+ * commands and datagram records; 0 = none yet): written by the stack only,
+ * zeroed when the slot is allocated, each field then set once, always
+ * *before* the event that tells the app about it, and unchanged until the
+ * slot is freed:
+ *   BIND                 lport (and laddr: the address bound, 0 = any)
+ *                        before its DONE;
+ *   LISTEN               lport, laddr as bound;
+ *   NEW_CONN (accepted)  all four, before the NEW_CONN event;
+ *   CONNECT (TCP)        all four (laddr: the stack's address, lport: the
+ *                        port the stack chose when none was bound) before
+ *                        the DONE(CONNECT, 0); a failed connect leaves raddr
+ *                        and rport set to the destination asked for;
+ *   CONNECT (UDP)        raddr, rport (lport, laddr once bound) before its
+ *                        DONE; an unbound UDP socket gets lport at its first
+ *                        SEND / CONNECT (an ephemeral port).
+ * The app reads them after that event (the event queue's release/acquire
+ * orders them): getsockname = laddr:lport, getpeername = raddr:rport. They
+ * are informational: nothing in the stack depends on what the app makes of
+ * them, so the app needs no validation beyond "0 = not known". */
 struct axl_chan_slot {
     _Atomic uint32_t state;   /* (stk) enum axl_chan_sock_state */
     _Atomic uint32_t gen;     /* (stk) generation, +1 at each allocation */
@@ -183,11 +206,19 @@ struct axl_chan_slot {
     uint64_t tx_off;          /* (stk) offset of the TX data in the APP region */
     _Atomic uint32_t proto;   /* (stk) AXL_CHAN_PROTO_* */
     _Atomic uint32_t listen;  /* (stk) PENDING socket: its listening socket id */
-    uint32_t reserved[2];     /* (stk) 0 */
+    /* Addresses (see above); a second cache line, touched at set-up only. */
+    _Atomic uint32_t laddr;   /* (stk) local IPv4 address, network byte order */
+    _Atomic uint32_t raddr;   /* (stk) peer IPv4 address, network byte order */
+    _Atomic uint16_t lport;   /* (stk) local port, network byte order */
+    _Atomic uint16_t rport;   /* (stk) peer port, network byte order */
+    uint32_t reserved[15];    /* (stk) 0 */
 };
-_Static_assert(sizeof(struct axl_chan_slot) == 64, "chan ABI: slot");
+_Static_assert(sizeof(struct axl_chan_slot) == 128, "chan ABI: slot");
 _Static_assert(offsetof(struct axl_chan_slot, rx_off) == 32, "chan ABI: slot");
 _Static_assert(offsetof(struct axl_chan_slot, proto) == 48, "chan ABI: slot");
+_Static_assert(offsetof(struct axl_chan_slot, laddr) == 56, "chan ABI: slot");
+_Static_assert(offsetof(struct axl_chan_slot, lport) == 64, "chan ABI: slot");
+_Static_assert(offsetof(struct axl_chan_slot, rport) == 66, "chan ABI: slot");
 
 enum axl_chan_sock_state {
     AXL_CHAN_SS_FREE = 0,        /* not allocated */
@@ -247,7 +278,7 @@ enum {
  * Field use per opcode (a field not listed must be 0: AXL_CHAN_V_RESERVED):
  *   OPEN       sock=NONE gen=0  arg=proto (TCP|UDP)       -> DONE sock/gen = new socket
  *   BIND       sock gen  family port addr
- *   LISTEN     sock gen  arg=backlog (1..max_socks)
+ *   LISTEN     sock gen  arg=backlog (>= 1; the stack clamps it to its limits)
  *   CONNECT    sock gen  family port(!=0) addr
  *   ACCEPT     sock gen  (the PENDING socket from NEW_CONN)  arg=listening socket id
  *   SEND       sock gen  len (1..tx_size): len bytes are in the TX ring

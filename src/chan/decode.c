@@ -139,7 +139,11 @@ int axl_chan_cmd_decode(const struct axl_chan_cmd *c, const struct axl_chan_dctx
         if (!addr_ok(c) || c->port == 0) BAD(AXL_CHAN_V_ADDR);
         break;
     case AXL_CHAN_OP_LISTEN:
-        if (c->arg < 1 || c->arg > d->max_socks) BAD(AXL_CHAN_V_ARG);
+        /* Any backlog >= 1: the stack clamps it to its socket limit, as
+         * POSIX listen() clamps to an implementation limit (SOMAXCONN).
+         * 0 stays a violation: a listener that can take no connection is
+         * not a request (listen(2) wrappers clamp 0 to 1 before). */
+        if (c->arg < 1) BAD(AXL_CHAN_V_ARG);
         break;
     case AXL_CHAN_OP_ACCEPT:
         if (c->arg >= d->max_socks) BAD(AXL_CHAN_V_ARG);

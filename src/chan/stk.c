@@ -305,6 +305,10 @@ int axl_chan_stk_sock_alloc(struct axl_chan_stk *ch, uint32_t proto, uint32_t st
     atomic_store_explicit(&s->error, 0, memory_order_relaxed);
     atomic_store_explicit(&s->proto, proto, memory_order_relaxed);
     atomic_store_explicit(&s->listen, AXL_CHAN_SOCK_NONE, memory_order_relaxed);
+    atomic_store_explicit(&s->laddr, 0, memory_order_relaxed); /* abi.h "Addresses" */
+    atomic_store_explicit(&s->raddr, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->lport, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->rport, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
     atomic_store_explicit(&s->state, state, memory_order_release);
     axl_bring_attach(&ss->rx, ch->stk + s->rx_off, ch->lay.p.rx_size, &s->rx_prod, &ln->rx_cons,

@@ -18,6 +18,10 @@
  * bad_free. Both leave the pool unchanged. Builds with -DAXL_POOL_STRICT
  * assert instead, to find the culprit under a debugger.
  *
+ * Held and lent buffers (pool.h): a held buffer never enters the free list
+ * while its owner keeps it; a free of it (the port's, after TX) clears LENT
+ * and so returns it to the owner. Only unhold puts it back in circulation.
+ *
  * Call chain: engine start-up -> axl_pool_init; port rx_burst / tcp output ->
  * axl_pkt_alloc(_bulk); port tx completion / protocol consumers ->
  * axl_pkt_free(_bulk/_chain).
@@ -169,8 +173,87 @@ static inline void pkt_put(struct axl_pool *p, struct axl_pkt *pkt)
         p->double_free++;
         return;
     }
+    if (axl_unlikely(pkt->flags & AXL_PKT_F_HELD)) {
+        /* The TX path is done with a lent frame: back to its owner. */
+        if (!(pkt->flags & AXL_PKT_F_LENT)) {
+            POOL_MISUSE(1);
+            p->double_free++; /* not lent: nobody but the owner has it */
+            return;
+        }
+        pkt->flags &= (uint16_t)~AXL_PKT_F_LENT;
+        p->nlent--;
+        p->lend_returns++;
+        return;
+    }
     pkt->flags = 0;
     p->free_idx[p->nfree++] = pkt->idx;
+}
+
+/* 1 if pkt is one of this pool's packets (integer arithmetic, as pkt_put). */
+static inline int pkt_ours(const struct axl_pool *p, const struct axl_pkt *pkt)
+{
+    uintptr_t off = (uintptr_t)pkt - (uintptr_t)p->pkts;
+    return off < (uintptr_t)p->nbufs * sizeof(*pkt) && off % sizeof(*pkt) == 0;
+}
+
+int axl_pkt_hold(struct axl_pool *p, struct axl_pkt *pkt)
+{
+    if (axl_unlikely(!pkt_ours(p, pkt))) {
+        POOL_MISUSE(1);
+        p->bad_free++;
+        return -1;
+    }
+    if (axl_unlikely((pkt->flags & (AXL_PKT_F_INUSE | AXL_PKT_F_HELD)) != AXL_PKT_F_INUSE)) {
+        POOL_MISUSE(1);
+        p->double_free++;
+        return -1;
+    }
+    pkt->flags |= AXL_PKT_F_HELD;
+    p->nheld++;
+    return 0;
+}
+
+int axl_pkt_lend(struct axl_pool *p, struct axl_pkt *pkt)
+{
+    if (axl_unlikely(!pkt_ours(p, pkt))) {
+        POOL_MISUSE(1);
+        p->bad_free++;
+        return -1;
+    }
+    if (axl_unlikely((pkt->flags & (AXL_PKT_F_INUSE | AXL_PKT_F_HELD | AXL_PKT_F_LENT)) !=
+                     (AXL_PKT_F_INUSE | AXL_PKT_F_HELD))) {
+        POOL_MISUSE(1);
+        p->double_free++;
+        return -1;
+    }
+    pkt->flags |= AXL_PKT_F_LENT;
+    p->nlent++;
+    p->lent_total++;
+    return 0;
+}
+
+void axl_pkt_unhold(struct axl_pool *p, struct axl_pkt *pkt)
+{
+    if (axl_unlikely(!pkt_ours(p, pkt))) {
+        POOL_MISUSE(1);
+        p->bad_free++;
+        return;
+    }
+    if (axl_unlikely((pkt->flags & (AXL_PKT_F_INUSE | AXL_PKT_F_HELD)) !=
+                     (AXL_PKT_F_INUSE | AXL_PKT_F_HELD))) {
+        POOL_MISUSE(1);
+        p->double_free++;
+        return;
+    }
+    p->nheld--;
+    if (pkt->flags & AXL_PKT_F_LENT) {
+        /* Still with the TX path: its free recycles it as any buffer. */
+        pkt->flags &= (uint16_t)~(AXL_PKT_F_HELD | AXL_PKT_F_LENT);
+        p->nlent--;
+        return;
+    }
+    pkt->flags &= (uint16_t)~AXL_PKT_F_HELD;
+    pkt_put(p, pkt);
 }
 
 void axl_pkt_free(struct axl_pool *p, struct axl_pkt *pkt)
@@ -196,6 +279,8 @@ void axl_pkt_free_chain(struct axl_pool *p, struct axl_pkt *head)
 void axl_pkt_reset(const struct axl_pool *p, struct axl_pkt *pkt)
 {
     struct axl_pkt *keep_next = pkt->next; /* the holder's queue link survives */
+    uint16_t keep = (uint16_t)(pkt->flags & (AXL_PKT_F_HELD | AXL_PKT_F_LENT)); /* the owner's */
     pkt_prepare(p, pkt);
+    pkt->flags |= keep;
     pkt->next = keep_next;
 }

@@ -45,6 +45,13 @@ enum {
     AXL_PKT_F_CSUM_PARTIAL = 1u << 0,
     /* The L4 checksum was verified by the port/device (CHECKSUM_UNNECESSARY). */
     AXL_PKT_F_CSUM_OK = 1u << 1,
+    /* Held: the buffer's owner keeps it across sends (a pre-built frame,
+     * net/tcp_prepkt.c). A free of a held buffer does not recycle it: it
+     * clears LENT, which hands it back to the owner. */
+    AXL_PKT_F_HELD = 1u << 13,
+    /* Lent: a held buffer given to the TX path (a port, an ARP queue). The
+     * owner must not write it until LENT is clear again. */
+    AXL_PKT_F_LENT = 1u << 14,
     /* Debug/accounting: the buffer is currently allocated. */
     AXL_PKT_F_INUSE = 1u << 15,
 };
@@ -75,6 +82,10 @@ struct axl_pool {
     uint64_t alloc_fail;   /* allocations refused because the pool was empty */
     uint64_t double_free;  /* frees of a buffer that was not allocated (ignored) */
     uint64_t bad_free;     /* frees of a pointer that is not this pool's (ignored) */
+    uint32_t nheld;        /* buffers held by an owner now (AXL_PKT_F_HELD) */
+    uint32_t nlent;        /* of those, lent to the TX path now (AXL_PKT_F_LENT) */
+    uint64_t lent_total;   /* axl_pkt_lend calls */
+    uint64_t lend_returns; /* frees that handed a lent buffer back to its owner */
     int hugepages;         /* 1 if the region is backed by 2 MiB pages */
 };
 
@@ -98,6 +109,36 @@ void axl_pkt_free(struct axl_pool *p, struct axl_pkt *pkt);
 void axl_pkt_free_bulk(struct axl_pool *p, struct axl_pkt **pkts, uint32_t n);
 /* Free a chain linked through ->next. */
 void axl_pkt_free_chain(struct axl_pool *p, struct axl_pkt *head);
+
+/* Held and lent buffers (Sandstorm pre-copy: a frame built once and sent
+ * many times without copying). Ports need not know: every port frees a
+ * frame once it is done with it (after copying it, or on TX completion),
+ * and axl_pkt_free of a held buffer only clears LENT. A port that modifies
+ * the bytes of a frame it was given, or gives the buffer itself away
+ * (dirport), must copy a held frame first (axl_pkt_is_held).
+ *
+ *   alloc -> hold -> [ lend -> (port) free ]* -> unhold -> free list
+ *
+ * hold: an allocated, un-held buffer becomes the caller's to keep.
+ * lend: mark a held, not lent buffer lent; returns it (pass it to the TX
+ *       path, which owns it until it frees it).
+ * unhold: the owner lets go. Not lent: recycled now. Lent: the TX path's
+ *       free recycles it later (the owner must not touch it any more).
+ * Misuse (hold of a free or held buffer, lend of a lent or un-held one,
+ * free of a held buffer that is not lent) is counted in double_free and
+ * ignored; these return -1 for it (0 otherwise). */
+int axl_pkt_hold(struct axl_pool *p, struct axl_pkt *pkt);
+int axl_pkt_lend(struct axl_pool *p, struct axl_pkt *pkt);
+void axl_pkt_unhold(struct axl_pool *p, struct axl_pkt *pkt);
+static inline int axl_pkt_is_held(const struct axl_pkt *pkt)
+{
+    return (pkt->flags & AXL_PKT_F_HELD) != 0;
+}
+/* Lent out now: the owner must wait (or use another buffer). */
+static inline int axl_pkt_is_lent(const struct axl_pkt *pkt)
+{
+    return (pkt->flags & AXL_PKT_F_LENT) != 0;
+}
 
 /* Start of buffer i and the metadata of the buffer that contains `addr`
  * (an offset into the region, as AF_XDP reports it). */
@@ -131,7 +172,8 @@ static inline uint32_t axl_pkt_headroom(const struct axl_pool *p, const struct a
     return (uint32_t)(pkt->data - axl_pool_buf(p, pkt->idx));
 }
 /* Reset data to buffer start + headroom, len 0, flags INUSE, other metadata
- * zero (reuse in place). ->next is kept: it belongs to the packet's holder. */
+ * zero (reuse in place). ->next is kept: it belongs to the packet's holder;
+ * so are HELD and LENT (the buffer's owner decides when it is free). */
 void axl_pkt_reset(const struct axl_pool *p, struct axl_pkt *pkt);
 /* A pool is drained correctly when every buffer is back: tests use this. */
 static inline uint32_t axl_pool_in_use(const struct axl_pool *p) { return p->nbufs - p->nfree; }

@@ -113,9 +113,19 @@ static void reply(struct kv_conn *c, const char *s)
     out_bytes(c, "\r\n", 2);
 }
 
-/* Queue an item's value + CRLF by reference; the reference passes to the queue. */
+/* Queue an item's value + CRLF; the reference passes to the queue. Small
+ * values (up to info->copy_max bytes) are copied into the reply buffer and
+ * the reference dropped at once: they join the preceding header bytes in one
+ * COPY piece. Larger ones are queued by reference (ITEM, zero-copy). */
 static int out_item(struct kv_conn *c, struct kv_item *it)
 {
+    uint32_t vlen = it->nbytes + 2;
+    if (c->info && vlen <= c->info->copy_max) {
+        int r = out_bytes(c, (const uint8_t *)kv_store_base(c->st) + kv_item_value_off(c->st, it),
+                          vlen);
+        kv_release(c->st, it);
+        return r;
+    }
     if (c->etail == c->ecap) {
         uint32_t cap = c->ecap ? c->ecap * 2 : 64;
         struct ent *e = realloc(c->ents, cap * sizeof(*e));
@@ -636,6 +646,7 @@ static void cmd_stats(struct kv_conn *c, const struct tok *t, uint32_t nt, int64
         S(evictions); S(reclaimed);
         /* ours: zero-copy and the reasons requests were refused */
         S(evict_skipped_ref); S(zombies); S(zombie_bytes); S(pages_moved);
+        S(pages_balanced); S(slab_reassign_rescues);
         S(zc_sends); S(zc_bytes); S(err_unknown_command); S(err_bad_format);
         S(err_bad_chunk); S(err_key_too_long); S(err_non_numeric); S(conn_line_too_long);
         S(conn_aborted);
@@ -987,7 +998,7 @@ static void cmd_me(struct kv_conn *c, const struct tok *t, int64_t now)
     char buf[KV_KEY_MAX + 160];
     int n = snprintf(buf, sizeof(buf), "ME %.*s exp=%lld la=%lld cas=%llu fetch=%s cls=%u size=%u\r\n",
                      (int)t[1].len, t[1].p, it->exptime ? (long long)(it->exptime - now) : -1LL,
-                     (long long)(now - it->time), (unsigned long long)it->cas,
+                     (long long)(now - kv_item_atime(it)), (unsigned long long)it->cas,
                      it->fetched ? "yes" : "no", it->cls + 1u,
                      (unsigned)(sizeof(struct kv_item) + it->nkey + it->nbytes + 2));
     out_bytes(c, buf, (uint32_t)n);

@@ -5,7 +5,9 @@
  * whole command line lies in one piece, else through a bounded line buffer),
  * runs the commands on a kv/store.h store, and queues the replies as a list
  * of pieces: bytes to copy, or references to item values that a server sends
- * straight from registered memory (zero-copy, DLibOS §4.6).
+ * straight from registered memory (zero-copy, DLibOS §4.6). Values up to
+ * kv_server_info.copy_max bytes are copied instead, and adjacent copied bytes
+ * share one piece, so small and pipelined replies leave in one send.
  *
  * Commands (memcached doc/protocol.txt): get gets gat gats, set add replace
  * append prepend cas, delete, incr decr, touch, flush_all, stats [settings |
@@ -42,6 +44,9 @@
 #define KV_OUT_HIGH (256 * 1024)
 /** KV_OUT_ENTS_HIGH: queued reply pieces above which input is not consumed. */
 #define KV_OUT_ENTS_HIGH 4096
+/** KV_COPY_MAX_DEFAULT: the server's copy_max, about one MSS (1500-byte MTU,
+ * TCP timestamps: 1448); above it the zero-copy send pays off. */
+#define KV_COPY_MAX_DEFAULT 1448
 /** KV_VERSION: what "version" answers (the protocol level we follow). */
 #define KV_VERSION "1.6.21"
 
@@ -71,6 +76,11 @@ struct kv_server_info {
     uint32_t pid;
     uint64_t maxconns;
     int strict_keys; /* refuse keys with control characters (protocol.txt) */
+    /* Values whose bytes (with CRLF) number at most copy_max are copied into
+     * the reply buffer, so a small reply is one contiguous COPY piece (one
+     * send, one segment); larger values are queued by reference (ITEM) for
+     * a zero-copy send. 0: every value by reference. */
+    uint32_t copy_max;
 };
 
 struct kv_conn;

@@ -7,8 +7,9 @@
  * a secret keyed PRF keeps chains short under hostile keys).
  *
  * Call chain: kv/proto.c -> kv_alloc / kv_store_item / kv_get / kv_release /
- * kv_delete / kv_touch / kv_arith / kv_flush_all -> alloc_chunk (free list ->
- * fresh page -> LRU tail eviction -> page mover) / link / unlink.
+ * kv_delete / kv_touch / kv_arith / kv_flush_all -> chunk_alloc (free list ->
+ * fresh page -> page_balance -> LRU tail eviction -> any movable page) /
+ * link / unlink; page_move rescues a moved page's items into free chunks.
  */
 #include "kv/store.h"
 
@@ -50,6 +51,8 @@ struct kv_store {
     uint64_t cas;        /* last cas unique handed out */
     uint64_t oldest_cas; /* items with cas <= this are flushed */
     int64_t flush_at;    /* pending delayed flush_all (absolute), 0 = none */
+    int64_t stamp_sec;   /* second of the last access stamp */
+    uint32_t stamp_seq;  /* stamps handed out in that second */
     uint32_t value_max;
     struct kv_stats stats;
 };
@@ -98,6 +101,20 @@ static inline void tick(struct kv_store *st, int64_t now)
     }
 }
 
+/* Access stamp: unix seconds << KV_TIME_SHIFT | a sequence within the
+ * second (saturating), so LRU tails of different classes compare in access
+ * order even within one second. */
+static inline int64_t stamp(struct kv_store *st, int64_t now)
+{
+    if (now != st->stamp_sec) {
+        st->stamp_sec = now;
+        st->stamp_seq = 0;
+    } else if (st->stamp_seq < (1u << KV_TIME_SHIFT) - 1) {
+        st->stamp_seq++;
+    }
+    return (int64_t)((uint64_t)now << KV_TIME_SHIFT) + st->stamp_seq;
+}
+
 static uint64_t *bucket(struct kv_store *st, const char *key, uint32_t nkey)
 {
     return &st->htab[axl_siphash24(st->hkey, key, nkey) & st->hmask];
@@ -143,8 +160,11 @@ static void lru_push_head(struct kv_store *st, struct kv_item *it)
     if (!c->lru_tail) c->lru_tail = off;
 }
 
-static void lru_bump(struct kv_store *st, struct kv_item *it)
+/* A use: the item goes to the head of its LRU and `time` becomes the last
+ * access (memcached's it->time; the page balancer compares LRU tail ages). */
+static void lru_bump(struct kv_store *st, struct kv_item *it, int64_t now)
 {
+    it->time = stamp(st, now);
     if (st->cls[it->cls].lru_head == OFF(st, it)) return;
     lru_remove(st, it);
     lru_push_head(st, it);
@@ -184,7 +204,7 @@ static void link_item(struct kv_store *st, struct kv_item *it, int64_t now)
 {
     uint64_t *b = bucket(st, kv_item_key(it), it->nkey);
     it->cas = ++st->cas;
-    it->time = now;
+    it->time = stamp(st, now);
     it->state = KV_IT_LINKED;
     it->fetched = 0;
     it->hnext = *b;
@@ -243,56 +263,169 @@ static struct kv_item *find_live(struct kv_store *st, const char *key, uint32_t 
     return it;
 }
 
-/* Take a whole page from another class for class ci: the first page (round
- * robin) none of whose chunks is referenced or being filled. Its live items
- * are evicted. O(chunks in the page + that class's free list). */
-static int page_move(struct kv_store *st, unsigned ci, int64_t now)
+/* A page can change class only when none of its chunks is being filled, is a
+ * zombie or is referenced (its bytes may be on the wire: DLibOS §5.4). */
+static int page_busy(const struct kv_store *st, uint32_t p)
+{
+    const struct kv_class *c = &st->cls[st->page_cls[p]];
+    uint64_t lo = page_off(st, p), hi = lo + (uint64_t)c->perpage * c->size;
+    for (uint64_t o = lo; o < hi; o += c->size) {
+        const struct kv_item *it = IT(st, o);
+        if (it->state == KV_IT_ALLOC || it->state == KV_IT_ZOMBIE ||
+            (it->state == KV_IT_LINKED && it->refcount))
+            return 1;
+    }
+    return 0;
+}
+
+/* Copy a linked, unreferenced item into the free chunk dst of its class
+ * (outside the page being moved) and point the hash chain and the LRU at
+ * the copy. The old chunk leaves the class's accounting (its page moves). */
+static void item_rescue(struct kv_store *st, struct kv_item *it, struct kv_item *dst)
+{
+    struct kv_class *c = &st->cls[it->cls];
+    uint64_t off = OFF(st, it), doff = OFF(st, dst);
+    memcpy(dst, it, item_total(it->nkey, it->nbytes));
+    uint64_t *pp = bucket(st, kv_item_key(it), it->nkey);
+    while (*pp && *pp != off) pp = &IT(st, *pp)->hnext;
+    if (*pp) *pp = doff;
+    if (it->prev)
+        IT(st, it->prev)->next = doff;
+    else
+        c->lru_head = doff;
+    if (it->next)
+        IT(st, it->next)->prev = doff;
+    else
+        c->lru_tail = doff;
+    it->state = KV_IT_FREE;
+    it->hnext = it->prev = it->next = 0;
+    c->used--;
+    st->stats.slab_reassign_rescues++;
+}
+
+/* Move page p (not busy) to class ci. Its live items are first copied into
+ * free chunks of their class elsewhere (memcached's slab rebalancer
+ * "rescues"); what does not fit is evicted, dead items are reclaimed. */
+static void page_move(struct kv_store *st, uint32_t p, unsigned ci, int64_t now)
+{
+    struct kv_class *c = &st->cls[st->page_cls[p]];
+    uint64_t lo = page_off(st, p), hi = lo + (uint64_t)c->perpage * c->size;
+    /* the page's free chunks leave the old class's free list first, so
+     * that every chunk still on that list lies outside the page */
+    for (uint64_t *pp = &c->free_head; *pp;) {
+        if (*pp >= lo && *pp < hi) {
+            *pp = IT(st, *pp)->hnext;
+            c->nfree--;
+        } else {
+            pp = &IT(st, *pp)->hnext;
+        }
+    }
+    for (uint64_t o = lo; o < hi; o += c->size) {
+        struct kv_item *it = IT(st, o);
+        if (it->state != KV_IT_LINKED) continue;
+        int dead = item_dead(st, it, now);
+        if (!dead && c->free_head) {
+            struct kv_item *dst = IT(st, c->free_head);
+            c->free_head = dst->hnext;
+            c->nfree--;
+            c->used++;
+            item_rescue(st, it, dst);
+            continue;
+        }
+        if (dead) {
+            st->stats.reclaimed++;
+        } else {
+            st->stats.evictions++;
+            if (!it->fetched) st->stats.evicted_unfetched++;
+        }
+        unlink_item(st, it); /* unreferenced: freed onto the list head ... */
+        c->free_head = it->hnext; /* ... and taken off again: it leaves */
+        c->nfree--;
+    }
+    c->pages--;
+    page_carve(st, p, ci);
+    st->mover = p + 1;
+    st->stats.pages_moved++;
+}
+
+/* The first page (round robin) of class `from` (any class but ci when from
+ * is PAGE_NONE) that is not busy, or UINT32_MAX. */
+static uint32_t page_find(const struct kv_store *st, unsigned from, unsigned ci)
 {
     for (uint32_t k = 0; k < st->pages_used; k++) {
         uint32_t p = (st->mover + k) % st->pages_used;
-        unsigned from = st->page_cls[p];
-        if (from == ci || from == PAGE_NONE) continue;
-        struct kv_class *c = &st->cls[from];
-        uint64_t lo = page_off(st, p), hi = lo + (uint64_t)c->perpage * c->size;
-        int busy = 0;
-        for (uint64_t o = lo; o < hi && !busy; o += c->size) {
-            const struct kv_item *it = IT(st, o);
-            busy = it->state == KV_IT_ALLOC || it->state == KV_IT_ZOMBIE ||
-                   (it->state == KV_IT_LINKED && it->refcount);
-        }
-        if (busy) continue;
-        for (uint64_t o = lo; o < hi; o += c->size) {
-            struct kv_item *it = IT(st, o);
-            if (it->state != KV_IT_LINKED) continue;
-            if (item_dead(st, it, now))
-                st->stats.reclaimed++;
-            else
-                st->stats.evictions++;
-            unlink_item(st, it);
-        }
-        /* drop the page's chunks from the old class's free list */
-        uint64_t *pp = &c->free_head;
-        while (*pp) {
-            if (*pp >= lo && *pp < hi) {
-                *pp = IT(st, *pp)->hnext;
-                c->nfree--;
-            } else {
-                pp = &IT(st, *pp)->hnext;
-            }
-        }
-        c->pages--;
-        page_carve(st, p, ci);
-        st->mover = p + 1;
-        st->stats.pages_moved++;
-        return 0;
+        unsigned pc = st->page_cls[p];
+        if (pc == ci || pc == PAGE_NONE || (from != PAGE_NONE && pc != from)) continue;
+        if (!page_busy(st, p)) return p;
     }
-    return -1;
+    return UINT32_MAX;
+}
+
+/* Whether class a's least recently used item was used before class b's
+ * (access stamps); true when either is empty. */
+static int tail_older(const struct kv_store *st, unsigned a, unsigned b)
+{
+    const struct kv_item *ta = IT(st, st->cls[a].lru_tail), *tb = IT(st, st->cls[b].lru_tail);
+    if (!ta || !tb) return 1; /* b without items has nothing older to evict */
+    return ta->time < tb->time;
+}
+
+/* Seconds since the least recently used item of class ci was used (0 when
+ * the class holds no item). */
+static int64_t tail_age(const struct kv_store *st, unsigned ci, int64_t now)
+{
+    const struct kv_item *t = IT(st, st->cls[ci].lru_tail);
+    return t && now > kv_item_atime(t) ? now - kv_item_atime(t) : 0;
+}
+
+/* Page balancing, before class ci evicts from its own LRU (pages are handed
+ * out first come, so without it a class keeps pages it no longer needs
+ * while another evicts: slab calcification). A page of class d is taken
+ *  - when d has at least 3/4 of a page in free chunks and either a whole
+ *    page of them (every item of the moved page is rescued into d's free
+ *    chunks elsewhere: nothing is lost) or an LRU tail older than ci's
+ *    (then at most 1/4 page of d's items is evicted, less than ci would
+ *    evict from itself to fill that page, and d's are the colder); the
+ *    donor with the most free bytes first;
+ *  - else when d's LRU tail is clearly older than ci's (memcached's
+ *    slab_automove age rule: d holds colder items than ci would evict).
+ * Both rules need ci to be out of chunks, and a donor never becomes one
+ * by its own doing, so a page does not bounce between two busy classes.
+ * O(classes) + one page scan per moved page. 0 when a page moved. */
+static int page_balance(struct kv_store *st, unsigned ci, int64_t now)
+{
+    unsigned best = PAGE_NONE, oldest = PAGE_NONE;
+    uint64_t best_free = 0;
+    int64_t our_age = tail_age(st, ci, now), oldest_age = 0;
+    for (unsigned d = 0; d < st->ncls; d++) {
+        const struct kv_class *k = &st->cls[d];
+        if (d == ci || k->pages == 0) continue;
+        uint64_t fb = k->nfree * k->size, pb = (uint64_t)k->perpage * k->size;
+        if (fb * 4 >= pb * 3 && fb > best_free &&
+            (k->nfree >= k->perpage || tail_older(st, d, ci))) {
+            best = d;
+            best_free = fb;
+        }
+        int64_t age = tail_age(st, d, now);
+        if (k->lru_tail && age >= our_age + 2 + our_age / 4 && age > oldest_age) {
+            oldest = d;
+            oldest_age = age;
+        }
+    }
+    uint32_t p = UINT32_MAX;
+    if (best != PAGE_NONE) p = page_find(st, best, ci);
+    if (p == UINT32_MAX && oldest != PAGE_NONE) p = page_find(st, oldest, ci);
+    if (p == UINT32_MAX) return -1;
+    st->stats.pages_balanced++;
+    page_move(st, p, ci, now);
+    return 0;
 }
 
 static struct kv_item *chunk_alloc(struct kv_store *st, unsigned ci, int64_t now)
 {
     struct kv_class *c = &st->cls[ci];
     if (!c->free_head && st->pages_used < st->npages) page_carve(st, st->pages_used++, ci);
+    if (!c->free_head) page_balance(st, ci, now);
     if (!c->free_head) {
         /* LRU tail: reclaim dead items, evict unreferenced ones, skip the
          * referenced (their bytes may be on the wire: DLibOS §5.4) */
@@ -313,7 +446,13 @@ static struct kv_item *chunk_alloc(struct kv_store *st, unsigned ci, int64_t now
             it = prev;
         }
     }
-    if (!c->free_head && page_move(st, ci, now) < 0) return NULL;
+    if (!c->free_head) {
+        /* last resort (a class without pages, or every tail item referenced):
+         * any movable page, whatever its class */
+        uint32_t p = page_find(st, PAGE_NONE, ci);
+        if (p == UINT32_MAX) return NULL;
+        page_move(st, p, ci, now);
+    }
     struct kv_item *it = IT(st, c->free_head);
     c->free_head = it->hnext;
     c->nfree--;
@@ -438,7 +577,7 @@ struct kv_item *kv_alloc(struct kv_store *st, const char *key, uint32_t nkey, ui
     it->flags = flags;
     it->exptime = exptime;
     it->cas = 0;
-    it->time = now;
+    it->time = stamp(st, now);
     it->fetched = 0;
     memcpy(it->data, key, nkey);
     if (st_out) *st_out = KV_OK;
@@ -493,7 +632,7 @@ enum kv_status kv_store_item(struct kv_store *st, struct kv_item *it, enum kv_op
         return KV_STORED;
     case KV_ADD:
         if (old) {
-            lru_bump(st, old); /* memcached: a failed add counts as a use */
+            lru_bump(st, old, now); /* memcached: a failed add counts as a use */
             return KV_NOT_STORED;
         }
         link_item(st, it, now);
@@ -529,7 +668,7 @@ struct kv_item *kv_get(struct kv_store *st, const char *key, uint32_t nkey, int6
     if (!it) return NULL;
     it->refcount++;
     it->fetched = 1;
-    lru_bump(st, it);
+    lru_bump(st, it, now);
     return it;
 }
 
@@ -557,7 +696,7 @@ enum kv_status kv_touch(struct kv_store *st, const char *key, uint32_t nkey, int
     }
     st->stats.touch_hits++;
     it->exptime = exptime;
-    lru_bump(st, it);
+    lru_bump(st, it, now);
     return KV_TOUCHED;
 }
 
@@ -608,7 +747,7 @@ enum kv_status kv_arith(struct kv_store *st, const char *key, uint32_t nkey, int
     if ((uint32_t)len == it->nbytes && it->refcount == 0) {
         memcpy(kv_item_value(it), buf, (size_t)len); /* in place: nobody reads it */
         it->cas = ++st->cas;
-        lru_bump(st, it);
+        lru_bump(st, it, now);
         return KV_OK;
     }
     kv_ref(it);

@@ -16,10 +16,15 @@
  * Items hold offsets, never pointers (the arena is shared with the stack's
  * replicas in isolated mode). Chunk sizes grow by a factor of 1.25 from
  * 96 bytes up to page_size/2, plus one class of a whole page. A class takes
- * a free page while there is one; after that it evicts from the tail of its
- * own LRU, and when that fails (every tail item referenced) a whole page is
- * taken from another class whose items are all unreferenced (the page mover:
- * its live items are evicted).
+ * a free page while there is one; after that, before evicting from its own
+ * LRU, it takes a page from another class that has 3/4 of a page free or
+ * whose LRU tail is clearly older than its own (page balancing, as
+ * memcached's slab_automove: pages handed out first come would otherwise
+ * stay with classes that no longer need them). Otherwise it evicts from the
+ * tail of its own LRU, and when that fails (every tail item referenced) a
+ * whole page is taken from any class whose items are all unreferenced. A
+ * moved page's live items are copied into free chunks of their class where
+ * there are some ("rescued"), the rest evicted.
  *
  * References (DLibOS's second reference count): kv_get() returns an item
  * with a reference; a value being sent zero-copy keeps that reference until
@@ -34,7 +39,8 @@
  *
  * Single-threaded: one store per thread, no locks. O(1) per operation except
  * the hash-chain walk on unlink (chains are short: the table has one bucket
- * per 128 bytes of arena) and the page mover (one page's chunks, slow path).
+ * per 128 bytes of arena) and a page move (O(classes) to choose, one page's
+ * chunks to move; at most once per page's worth of allocations in a class).
  *
  * Call chain: kv/proto.c (commands) -> kv_alloc/kv_store_item/kv_get/... ->
  * slab allocator -> LRU / hash table.
@@ -55,6 +61,8 @@
 #define KV_REL_MAX (60 * 60 * 24 * 30)
 /** KV_EVICT_TRIES: LRU tail items examined per allocation before the page mover. */
 #define KV_EVICT_TRIES 32
+/** KV_TIME_SHIFT: kv_item.time is unix seconds << this | order within the second. */
+#define KV_TIME_SHIFT 24
 /** KV_MAX_CLASSES: slab classes at most. */
 #define KV_MAX_CLASSES 64
 
@@ -64,7 +72,7 @@ struct kv_item {
     uint64_t prev, next;/* LRU of its class (arena offsets) */
     uint64_t cas;       /* cas unique (0 until linked) */
     int64_t exptime;    /* absolute unix seconds; 0 = never */
-    int64_t time;       /* when stored (unix seconds) */
+    int64_t time;       /* last stored or used: access stamp (kv_item_atime) */
     uint32_t flags;     /* client flags */
     uint32_t nbytes;    /* value bytes, without the trailing CRLF */
     uint32_t refcount;  /* outstanding references (readers, zero-copy sends) */
@@ -104,7 +112,7 @@ struct kv_stats {
     /* items (store) */
     uint64_t curr_items, total_items, bytes, evictions, reclaimed, expired_unfetched,
         evicted_unfetched, evict_skipped_ref, zombies, zombie_bytes, pages_moved, store_too_large,
-        store_no_memory;
+        store_no_memory, pages_balanced, slab_reassign_rescues;
     /* commands (protocol) */
     uint64_t cmd_get, cmd_set, cmd_flush, cmd_touch, cmd_meta, get_hits, get_misses, get_expired,
         get_flushed, delete_hits, delete_misses, incr_hits, incr_misses, decr_hits, decr_misses,
@@ -174,6 +182,8 @@ void kv_flush_all(struct kv_store *st, int64_t at_abs, int64_t now);
 
 static inline const char *kv_item_key(const struct kv_item *it) { return it->data; }
 static inline char *kv_item_value(struct kv_item *it) { return it->data + it->nkey; }
+/* Unix seconds of the item's last store or use. */
+static inline int64_t kv_item_atime(const struct kv_item *it) { return it->time >> KV_TIME_SHIFT; }
 /* Arena offset of the value (for a send by reference). */
 uint64_t kv_item_value_off(const struct kv_store *st, const struct kv_item *it);
 

@@ -194,8 +194,26 @@ static void reap_add(struct axl_tcb *t)
     ts->reap = t;
 }
 
+/* Events flagged by axl_tcp_accept (data or a FIN that arrived before it)
+ * are delivered here, once the application has had the chance to install
+ * its ops and user pointer (axl_tcp_set_user after the accept). A callback
+ * may accept more connections: the loop takes those too. */
+static void pend_deliver(struct axl_stack *s)
+{
+    struct axl_tcp_state *ts = &s->tcp;
+    while (ts->pend) {
+        struct axl_tcb *t = ts->pend;
+        ts->pend = t->pnext;
+        t->pnext = NULL;
+        t->flags &= ~TF_PEND;
+        if ((t->flags & TF_USER) && t->events && !(t->flags & TF_IN_INPUT))
+            if (tcp_deliver_events(t) == 0) tcp_output(t);
+    }
+}
+
 void axl_tcp_poll_end(struct axl_stack *s)
 {
+    pend_deliver(s);
     while (s->tcp.reap) {
         struct axl_tcb *t = s->tcp.reap;
         s->tcp.reap = t->qnext;
@@ -477,10 +495,26 @@ static void sndq_link(struct tcp_sndq *q, struct axl_pkt *p)
 
 /* Pool buffers the send queues may not take: reception and the frames in
  * flight need them (an engine whose pool is full of unsent data could not
- * receive the ACKs that free it). */
-static int pool_low(const struct axl_pool *pool)
+ * receive the ACKs that free it). The reserve is an eighth of the engine's
+ * own share of the pool: pool->nbufs for a private pool, but a replica on
+ * the director's shared area ("dir" port) owns only its quota of an area
+ * sized for all of them. The share is what axl_tcp_set_pool_share() set,
+ * else the free list's high-water mark (nbufs for a pool that starts full;
+ * the granted quota on the shared area, minus what the port lends). */
+static int pool_low(struct axl_tcp_state *ts, const struct axl_pool *pool)
 {
-    return pool->nfree <= pool->nbufs / 8 + 1;
+    uint32_t share = ts->pool_share;
+    if (!ts->pool_share_set) {
+        if (axl_unlikely(pool->nfree > share)) ts->pool_share = share = pool->nfree;
+    }
+    return pool->nfree <= share / 8 + 1;
+}
+
+void axl_tcp_set_pool_share(struct axl_stack *s, uint32_t nbufs)
+{
+    struct axl_tcp_state *ts = &s->tcp;
+    ts->pool_share_set = nbufs != 0;
+    ts->pool_share = nbufs ? AXL_MIN(nbufs, s->pool->nbufs) : s->pool->nfree;
 }
 
 static int send_check(const struct axl_tcb *t)
@@ -526,7 +560,7 @@ int axl_tcp_send(struct axl_tcb *t, const void *data, uint32_t len)
         done += k;
     }
     while (done < todo) {
-        if (pool_low(pool)) break;
+        if (pool_low(&t->s->tcp, pool)) break;
         struct axl_pkt *p = axl_pkt_alloc(pool);
         if (!p) break;
         p->data = axl_pool_buf(pool, p->idx); /* no headroom: never sent as is */
@@ -584,7 +618,7 @@ int tcp_send_ref(struct axl_tcb *t, const void *data, uint32_t len, void *cookie
     struct axl_pool *pool = t->s->pool;
     struct tcp_sndq *q = &t->sq;
     if (t->sndbuf < q->bytes || t->sndbuf - q->bytes < len) return AXL_EAGAIN;
-    if (pool_low(pool)) return AXL_ENOBUFS;
+    if (pool_low(&t->s->tcp, pool)) return AXL_ENOBUFS;
     struct axl_pkt *p = axl_pkt_alloc(pool);
     if (!p) return AXL_ENOBUFS;
     struct tcp_zc z = {cookie, obj};
@@ -824,9 +858,18 @@ int axl_tcp_accept(struct axl_tcp_listener *l, struct axl_tcb **out)
     t->user = NULL;
     t->ops = l->ops;
     *out = t;
-    /* Data or a FIN that arrived before accept: tell the new holder. */
+    /* Data or a FIN that arrived before accept: tell the new holder. Inside
+     * a callback of this connection the running delivery loop takes them;
+     * in every other case (outside any callback, or inside another
+     * connection's or the listener's callback) the end of the current or
+     * next axl_stack_poll() does, after the caller's axl_tcp_set_user(). */
     if (t->rq.bytes) t->events |= EV_DATA;
     if (t->flags & TF_FIN_RCVD) t->events |= EV_REMOTE_CLOSED;
+    if (t->events && !(t->flags & TF_PEND)) {
+        t->flags |= TF_PEND;
+        t->pnext = t->s->tcp.pend;
+        t->s->tcp.pend = t;
+    }
     return 0;
 }
 
@@ -1145,6 +1188,7 @@ int axl_tcp_init(struct axl_stack *s, const struct axl_stack_cfg *cfg)
     ts->rcvbuf = AXL_MIN(AXL_MAX(ts->rcvbuf, AXL_TCP_BUF_MIN), AXL_TCP_BUF_MAX);
     ts->max_conns = cfg->tcp_max_conns ? cfg->tcp_max_conns : AXL_TCP_MAX_CONNS_DEFAULT;
     ts->no_sack = cfg->tcp_no_sack;
+    ts->pool_share = s->pool->nfree; /* grows with the free list (pool_low) */
     ts->steer_nqueues = cfg->steer_nqueues;
     ts->steer_queue = cfg->steer_nqueues > 1 ? cfg->steer_queue % cfg->steer_nqueues : 0;
     ts->hash_key = axl_rand_u64(&s->rng);
@@ -1184,6 +1228,7 @@ void axl_tcp_fini(struct axl_stack *s)
         t->flags &= ~TF_USER;
         reap_add(t);
     }
+    ts->pend = NULL; /* nobody to deliver to any more */
     axl_tcp_poll_end(s);
     while (ts->cache) {
         struct axl_tcb *t = ts->cache;

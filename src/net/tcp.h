@@ -112,7 +112,13 @@ struct axl_tcp_info {
  * starts as NULL. 0, AXL_EADDRINUSE, AXL_EINVAL or AXL_ENOMEM. */
 int axl_tcp_listen(struct axl_stack *s, uint16_t port, uint32_t backlog,
                    const struct axl_tcp_ops *ops, void *user, struct axl_tcp_listener **out);
-/* Take the oldest established connection: 0 or AXL_EAGAIN. */
+/* Take the oldest established connection: 0 or AXL_EAGAIN. Data or a FIN
+ * that arrived before the accept is reported to the new holder (new_data,
+ * remote_closed) with the ops and user pointer it installs with
+ * axl_tcp_set_user(): by the running delivery when accepted inside that
+ * connection's own callback, else at the end of the current axl_stack_poll()
+ * (accepted inside any other callback) or of the next one (accepted outside
+ * the engine). Never from inside axl_tcp_accept itself. */
 int axl_tcp_accept(struct axl_tcp_listener *l, struct axl_tcb **out);
 /* Stop listening: connections not yet accepted are reset. */
 void axl_tcp_listener_close(struct axl_tcp_listener *l);
@@ -174,6 +180,14 @@ void *axl_tcp_user(const struct axl_tcb *c);
 struct axl_stack *axl_tcp_stack(const struct axl_tcb *c);
 void axl_tcp_get_info(const struct axl_tcb *c, struct axl_tcp_info *info);
 const char *axl_tcp_state_name(unsigned state);
+/* The number of the pool's buffers that are this engine's own (0: work it
+ * out, the default). Send queues stop taking buffers when the free list
+ * falls to an eighth of the share (the rest is kept for reception and
+ * frames in flight). A pool shared by several engines (the director's
+ * area, port/dirport.h) sets the replica's quota here; without it the
+ * engine uses the free list's high-water mark, which is nbufs for a
+ * private pool. */
+void axl_tcp_set_pool_share(struct axl_stack *s, uint32_t nbufs);
 /* Connections in the engine (all states, TIME-WAIT included). */
 uint32_t axl_tcp_conn_count(const struct axl_stack *s);
 

@@ -51,9 +51,17 @@ static void data_opts(const struct axl_tcb *t, struct axl_tcp_opts *o, int rst)
 
 uint32_t tcp_seg_max(const struct axl_tcb *t)
 {
-    struct axl_tcp_opts o;
-    data_opts(t, &o, 0);
-    uint32_t ol = (uint32_t)axl_tcp_opts_len(&o);
+    /* hot (several calls per segment): the common case, no SACK blocks to
+     * carry, without building the options: 12 bytes of TSopt with its
+     * padding (wire/tcp.c axl_tcp_opts_len) or none. */
+    uint32_t ol;
+    if (!(t->flags & TF_SACK_OK) || axl_tcp_ooo_empty(&t->ooo)) {
+        ol = (t->flags & TF_TS_OK) ? 12u : 0u;
+    } else {
+        struct axl_tcp_opts o;
+        data_opts(t, &o, 0);
+        ol = (uint32_t)axl_tcp_opts_len(&o);
+    }
     return t->snd_mss > ol ? t->snd_mss - ol : 1;
 }
 
@@ -410,8 +418,18 @@ static int emit(struct axl_tcb *t, uint32_t len, int fin)
     if (axl_seq_gt(t->snd_nxt, t->snd_max)) t->snd_max = t->snd_nxt;
     t->last_snd_ns = s->now_ns;
     tcp_rec_sent(t, seq, used);
-    /* RFC 6298 §5.1: start the timer if it is not running. */
-    if (!axl_timer_armed(&t->t_rtx) || (t->flags & TF_PERSIST)) tcp_rtx_arm(t);
+    /* RFC 6298 §5.1: start the timer if it is not running. RFC 8985 §7.2:
+     * reschedule the probe timeout after new data; it only changes when
+     * the flight grows past one segment (the WCDelAckT term goes), so the
+     * timer is re-armed then and only then (once per flight, not per
+     * segment). */
+    if (!axl_timer_armed(&t->t_rtx) || (t->flags & TF_PERSIST)) {
+        tcp_rtx_arm(t);
+    } else if (!retrans && (t->flags & TF_SACK_OK) &&
+               !(t->flags & (TF_PTO | TF_REO | TF_RECOVERY)) && !t->tlp_on && !t->nretries) {
+        uint32_t segmax = tcp_seg_max(t), flight = t->snd_max - t->snd_una;
+        if (flight > segmax && flight - used <= segmax) tcp_rtx_arm(t);
+    }
     return 1;
 }
 

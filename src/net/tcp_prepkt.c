@@ -27,11 +27,19 @@
  * path (TcpObjSegsRebuilt) - still correct, only slower.
  *
  * Variants: MEMCPY copies the template headers and the payload into a fresh
- * pool buffer per send. PRECOPY (Sandstorm "pre-copy") needs frames that the
- * port hands back instead of freeing; the pool (core/pool.h) has no such
- * lend/return hook today, so a PRECOPY object sends like MEMCPY (its
- * headers are still only patched, its payload never re-summed). See
- * docs/ARCHITECTURE.md "Pre-packetised objects and axl-httpd".
+ * pool buffer per send. PRECOPY (Sandstorm "pre-copy") keeps up to PP_KMAX
+ * ready frames per segment in pool buffers it holds (core/pool.h
+ * axl_pkt_hold): the payload sits in the buffer at a fixed place, a send
+ * takes a frame that is not lent, writes its headers in front of the
+ * payload (54 or 66 bytes, patched as for MEMCPY), lends it (axl_pkt_lend)
+ * and queues it: the payload is neither copied nor summed. The port frees
+ * it when done (AF_XDP: on TX completion; the copying ports at once), which
+ * returns it. Frames are built on demand: a segment whose frames are all
+ * lent gets one more (a copy of the payload, once), up to PP_KMAX and while
+ * the engine's held buffers stay under 1/PP_POOL_SHARE of its pool; past
+ * that the send is built as MEMCPY (counted per object, "copied"). The
+ * object lets go of its frames when it is freed (axl_pkt_unhold): a frame
+ * still lent then is recycled by the port's free, never written again.
  *
  * The link layer: with a resolved (REACHABLE) ARP entry for the next hop the
  * destination MAC is patched here and the frame queued for the port; any
@@ -70,12 +78,21 @@ enum {
     PP_TCP = PP_ETH + PP_IP,
 };
 
+/** PP_KMAX: most ready frames one PRECOPY segment keeps (a frame is lent
+ *  from its send until the port frees it; AF_XDP returns it on completion,
+ *  so a segment sent again soon - a retransmission, the next response on
+ *  another connection - needs a second one). */
+#define PP_KMAX 4u
+/** PP_POOL_SHARE: PRECOPY frames of one engine stay under nbufs / this. */
+#define PP_POOL_SHARE 4u
+
 /* One pre-built segment. */
 struct pp_seg {
     uint32_t off;    /* first byte in the object */
     uint32_t len;    /* payload bytes */
     uint16_t tcp_hc; /* TCP checksum of the template (TS layout, zero placeholders) */
     uint16_t ip_hc;  /* IPv4 header checksum of the template */
+    uint32_t nfr;    /* PRECOPY: ready frames built (fr[0..nfr-1]) */
 };
 
 struct axl_tcp_obj {
@@ -88,6 +105,9 @@ struct axl_tcp_obj {
     uint8_t variant;
     uint8_t released;
     uint8_t hdr[PP_HDR]; /* the template headers (placeholders zero) */
+    struct axl_pool *pool;  /* the engine's; PRECOPY frames are its buffers */
+    struct axl_pkt **fr;    /* PRECOPY: PP_KMAX frames per segment, NULL if none */
+    struct axl_tcp_obj_stats st;
     struct pp_seg segs[];
 };
 
@@ -161,6 +181,16 @@ int axl_tcp_obj_create(struct axl_stack *s, const void *data, uint32_t len,
     o->nseg = nseg;
     o->refs = 1;
     o->variant = (uint8_t)v;
+    o->pool = s->pool;
+    /* A pre-copied frame keeps its payload at headroom + PP_HDR. */
+    if (v == AXL_TCP_OBJ_PRECOPY && s->pool &&
+        s->pool->buf_size - s->pool->headroom >= PP_HDR + seg) {
+        o->fr = calloc((size_t)nseg * PP_KMAX, sizeof(*o->fr));
+        if (!o->fr) {
+            free(o);
+            return AXL_ENOMEM;
+        }
+    }
     build_template(s, o->hdr);
     uint8_t ip[PP_IP];
     uint32_t hsum = axl_csum_partial(o->hdr + PP_TCP, PP_TCP_TS, 0);
@@ -185,6 +215,11 @@ int axl_tcp_obj_create(struct axl_stack *s, const void *data, uint32_t len,
 
 static void obj_free(struct axl_tcp_obj *o)
 {
+    if (o->fr)
+        for (uint32_t i = 0; i < o->nseg; i++)
+            for (uint32_t k = 0; k < o->segs[i].nfr; k++)
+                axl_pkt_unhold(o->pool, o->fr[(size_t)i * PP_KMAX + k]); /* lent: the port recycles it */
+    free(o->fr);
     free(o);
 }
 
@@ -203,6 +238,20 @@ void axl_tcp_obj_release(struct axl_tcp_obj *o)
 uint32_t axl_tcp_obj_len(const struct axl_tcp_obj *o)
 {
     return o ? o->len : 0;
+}
+
+void axl_tcp_obj_get_stats(const struct axl_tcp_obj *o, struct axl_tcp_obj_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!o) return;
+    *st = o->st;
+    st->frames = st->frames_lent = 0;
+    if (!o->fr) return;
+    for (uint32_t i = 0; i < o->nseg; i++)
+        for (uint32_t k = 0; k < o->segs[i].nfr; k++) {
+            st->frames++;
+            st->frames_lent += axl_pkt_is_lent(o->fr[(size_t)i * PP_KMAX + k]) != 0;
+        }
 }
 
 int axl_tcp_send_obj(struct axl_tcb *c, struct axl_tcp_obj *o, void *cookie)
@@ -250,7 +299,7 @@ uint32_t tcp_prepkt_seg_limit(struct axl_tcb *t, uint32_t off, uint32_t len, int
 }
 
 /* Write the headers of segment g for the connection into frame (PP_ETH +
- * PP_IP + hlen bytes); returns the TCP header length. */
+ * PP_IP + hlen bytes, hlen 32 with timestamps, else 20); returns hlen. */
 static uint32_t patch_headers(const struct axl_tcp_obj *o, const struct pp_seg *g,
                               const struct axl_tcb *t, const struct axl_tcp_repr *r,
                               uint16_t ip_id, uint8_t *frame)
@@ -310,6 +359,30 @@ static uint32_t patch_headers(const struct axl_tcp_obj *o, const struct pp_seg *
     return hlen;
 }
 
+/* PRECOPY: a ready frame of segment gi that is not lent, building one more
+ * when all are (within PP_KMAX and the engine's share); NULL when none. */
+static struct axl_pkt *pp_frame(struct axl_tcp_obj *o, uint32_t gi)
+{
+    if (!o->fr) return NULL;
+    struct pp_seg *g = &o->segs[gi];
+    struct axl_pkt **fr = o->fr + (size_t)gi * PP_KMAX;
+    for (uint32_t k = 0; k < g->nfr; k++)
+        if (!axl_pkt_is_lent(fr[k])) return fr[k];
+    struct axl_pool *pool = o->pool;
+    if (g->nfr == PP_KMAX || pool->nheld >= pool->nbufs / PP_POOL_SHARE) return NULL;
+    struct axl_pkt *pkt = axl_pkt_alloc(pool);
+    if (!pkt) return NULL;
+    if (axl_pkt_hold(pool, pkt) < 0) { /* not reached: a fresh buffer */
+        axl_pkt_free(pool, pkt);
+        return NULL;
+    }
+    /* The one copy of this frame's payload (the "pre-copy"). */
+    memcpy(axl_pool_buf(pool, pkt->idx) + pool->headroom + PP_HDR, o->data + g->off, g->len);
+    fr[g->nfr++] = pkt;
+    o->st.built++;
+    return pkt;
+}
+
 int tcp_prepkt_xmit(struct axl_tcb *t, const struct axl_tcp_repr *r, uint32_t off,
                     uint32_t dlen, int *rc)
 {
@@ -325,13 +398,29 @@ int tcp_prepkt_xmit(struct axl_tcb *t, const struct axl_tcp_repr *r, uint32_t of
         AXL_STAT_INC(s, TcpObjSegsFallback);
         return 0;
     }
-    const struct pp_seg *g = &o->segs[ooff / o->seg];
+    uint32_t gi = ooff / o->seg;
+    struct pp_seg *g = &o->segs[gi];
     if (ooff % o->seg || dlen != g->len) {
         AXL_STAT_INC(s, TcpObjSegsRebuilt);
         return 0;
     }
-    struct axl_pkt *pkt = axl_pkt_alloc(s->pool);
-    if (!pkt) return 0; /* the ordinary path counts DropNoBuf */
+    uint32_t hlen = r->opts.has_ts ? PP_TCP_TS : PP_TCP_TS - PP_TS_OPT;
+    struct axl_pkt *pkt = NULL;
+    if (o->variant == AXL_TCP_OBJ_PRECOPY) {
+        pkt = pp_frame(o, gi);
+        if (pkt) {
+            /* The headers go right in front of the payload. */
+            pkt->data = axl_pool_buf(o->pool, pkt->idx) + o->pool->headroom + PP_HDR -
+                        (PP_ETH + PP_IP + hlen);
+        } else {
+            o->st.copied++; /* every frame of the segment lent, no more allowed */
+        }
+    }
+    if (!pkt) {
+        pkt = axl_pkt_alloc(s->pool);
+        if (!pkt) return 0; /* the ordinary path counts DropNoBuf */
+        memcpy(pkt->data + PP_ETH + PP_IP + hlen, o->data + g->off, g->len); /* MEMCPY */
+    }
     AXL_STAT_INC(s, TcpOutSegs);
     AXL_STAT_INC(s, TcpObjSegsTemplate);
     if (r->flags & AXL_TCP_RST) AXL_STAT_INC(s, TcpOutRsts);
@@ -340,13 +429,17 @@ int tcp_prepkt_xmit(struct axl_tcb *t, const struct axl_tcp_repr *r, uint32_t of
     if (axl_ipv4_route(s, t->raddr, &nh) < 0) {
         AXL_STAT_INC(s, IpOutNoRoutes);
         AXL_STAT_INC(s, DropNoRoute);
-        axl_pkt_free(s->pool, pkt);
+        if (!axl_pkt_is_held(pkt)) axl_pkt_free(s->pool, pkt); /* a held frame stays ready */
         *rc = AXL_EHOSTUNREACH;
         return 1;
     }
-    uint32_t hlen = patch_headers(o, g, t, r, s->ip.next_id++, pkt->data);
-    memcpy(pkt->data + PP_ETH + PP_IP + hlen, o->data + g->off, g->len); /* MEMCPY variant */
+    patch_headers(o, g, t, r, s->ip.next_id++, pkt->data);
     pkt->len = PP_ETH + PP_IP + hlen + g->len;
+    pkt->next = NULL;
+    if (axl_pkt_is_held(pkt)) {
+        axl_pkt_lend(o->pool, pkt); /* the port's free hands it back */
+        o->st.lent++;
+    }
     const struct axl_arp_entry *e = axl_arp_lookup(s, nh);
     if (e && e->state == AXL_ARP_REACHABLE && !axl_stack_is_bcast(s, nh)) {
         memcpy(pkt->data, e->mac, 6); /* the MAC patch */

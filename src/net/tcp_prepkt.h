@@ -11,10 +11,12 @@
  * boundary of the object, or a partial segment built from the object bytes).
  *
  * Two variants (Sandstorm §4):
- *   AXL_TCP_OBJ_PRECOPY  frames are kept whole in pool buffers; a send
- *                        takes a free pre-built frame, patches it in place
- *                        and hands it to the port without copying the
- *                        payload (when none is free: built as MEMCPY).
+ *   AXL_TCP_OBJ_PRECOPY  frames are kept whole in pool buffers the object
+ *                        holds (a few per segment, built on demand); a send
+ *                        takes one the port has given back, patches its
+ *                        headers in place and lends it to the port without
+ *                        copying the payload (when none is back: built as
+ *                        MEMCPY, counted in axl_tcp_obj_stats.copied).
  *   AXL_TCP_OBJ_MEMCPY   the header template and the payload are copied
  *                        into a fresh buffer per send.
  *
@@ -52,6 +54,16 @@ void axl_tcp_obj_release(struct axl_tcp_obj *o);
  * the connection ended). */
 int axl_tcp_send_obj(struct axl_tcb *c, struct axl_tcp_obj *o, void *cookie);
 uint32_t axl_tcp_obj_len(const struct axl_tcp_obj *o);
+
+/* What an object's sends did (PRECOPY; MEMCPY objects count nothing). */
+struct axl_tcp_obj_stats {
+    uint64_t lent;        /* template sends from a ready frame, lent to the port */
+    uint64_t copied;      /* template sends built as MEMCPY: no ready frame was back */
+    uint64_t built;       /* ready frames built (each one payload copy) */
+    uint32_t frames;      /* ready frames held now */
+    uint32_t frames_lent; /* of those, with the port now */
+};
+void axl_tcp_obj_get_stats(const struct axl_tcp_obj *o, struct axl_tcp_obj_stats *st);
 
 #define AXL_TCP_OBJ_MAX (64u << 20)
 

@@ -90,6 +90,13 @@ struct axl_ipdg;
 /** AXL_TCP_DELACK_NS: delayed-ACK timeout, 40 ms (RFC 1122 §4.2.3.2: < 0.5 s;
  *  RFC 5681 §4.2: at least every second full-sized segment is ACKed at once). */
 #define AXL_TCP_DELACK_NS (40 * AXL_NS_PER_MS)
+/** AXL_TCP_TLP_WCDELACK_NS: RFC 8985 §7.2 WCDelAckT, the worst-case delayed
+ *  ACK a tail loss probe waits for when one segment is in flight: 200 ms. */
+#define AXL_TCP_TLP_WCDELACK_NS (200 * AXL_NS_PER_MS)
+/** AXL_TCP_TLP_MIN_NS: floor of the probe timeout, 10 ms (as Linux): at LAN
+ *  RTTs 2 SRTT is below what a loaded receiver's scheduling jitter can
+ *  delay an ACK by, and a spurious probe is a wasted segment. */
+#define AXL_TCP_TLP_MIN_NS (10 * AXL_NS_PER_MS)
 /** AXL_TCP_KEEPIDLE_S / KEEPINTVL_S / KEEPCNT: keep-alive defaults (RFC 1122
  *  §4.2.3.6: no less than two hours idle). */
 #define AXL_TCP_KEEPIDLE_S  7200u
@@ -193,6 +200,9 @@ enum {
     TF_ORPHAN = 1u << 26,       /* the application closed or aborted its handle */
     TF_ZOMBIE = 1u << 27,       /* dead but held: on the zombie list */
     TF_WND0 = 1u << 28,         /* we advertise a zero window */
+    TF_PEND = 1u << 29,         /* on the pending-events list (events of an accept) */
+    TF_PTO = 1u << 30,          /* t_rtx runs as the tail loss probe timer (RFC 8985 §7) */
+    TF_REO = 1u << 31,          /* t_rtx runs as the reordering-window timer (RFC 8985 §6.2) */
 };
 
 /* Events gathered while a segment is processed, delivered at its end. */
@@ -227,7 +237,7 @@ struct axl_tcp_listener;
 /*
  * The TCB (RFC 9293 §3.3.1). Variables are named as in the RFC.
  *
- * Memory per connection on x86-64: 976 bytes, of which the RFC 6675
+ * Memory per connection on x86-64: 1000 bytes, of which the RFC 6675
  * scoreboard is 292, the congestion state 72, the RTT estimator 40, the
  * out-of-order queue header 120 (its range table, 32 bytes per held range,
  * is allocated only while data is held out of order) and the three timers
@@ -238,6 +248,7 @@ struct axl_tcp_listener;
 struct axl_tcb {
     struct axl_hnode hnode;        /* connection table (4-tuple) */
     struct axl_tcb *qnext, *qprev; /* listener SYN/accept queue, or the reap list */
+    struct axl_tcb *pnext;         /* pending-events list (TF_PEND), axl_tcp_poll_end */
     struct axl_stack *s;
     struct axl_tcp_listener *lst; /* passive opens until accepted */
     const struct axl_tcp_ops *ops;
@@ -275,6 +286,7 @@ struct axl_tcb {
     uint8_t nretries; /* consecutive timeouts of t_rtx (RTO or persist) */
     uint8_t kprobes;  /* keep-alive probes unanswered */
     uint8_t lr_on;    /* lost-retransmission watch armed (tcp_recovery.c) */
+    uint8_t tlp_on;   /* a tail loss probe is out, not yet followed by an ACK of new data */
     uint16_t snd_mss; /* effective send MSS before options (RFC 9293 §3.7.1) */
     uint16_t rcv_mss; /* largest segment seen, estimates the peer's MSS */
     uint16_t adv_mss; /* MSS we announced */
@@ -287,6 +299,7 @@ struct axl_tcb {
     uint64_t rto_start_ns; /* first timeout of the current episode (USER_TIMEOUT) */
     uint64_t retrans;      /* segments retransmitted */
     uint32_t lr_seq, lr_hi; /* the retransmission at lr_seq left when SND.MAX was lr_hi */
+    uint64_t lr_ns;         /* ... at this time (RACK's send time of it, tcp_recovery.c) */
 
     uint32_t sndbuf, rcvbuf;
     uint32_t user_timeout_ms;
@@ -330,6 +343,7 @@ struct axl_tcp_state {
     struct axl_tcp_listener **listeners; /* 65536 entries, by local port */
     struct axl_tcb *reap;                /* closed TCBs freed at the end of the poll */
     struct axl_tcb *zombies;             /* dead TCBs the application still holds */
+    struct axl_tcb *pend;                /* accepted with events to deliver (pnext list) */
     struct axl_tcb *cache;               /* freed TCBs for reuse (qnext list) */
     uint32_t ncache;
     uint32_t nconns, max_conns;
@@ -339,6 +353,8 @@ struct axl_tcp_state {
     struct axl_tcp_secret secret; /* ISNs and cookies (RFC 6528) */
     uint64_t msl_ns;
     uint8_t no_sack;         /* axl_stack_cfg.tcp_no_sack */
+    uint8_t pool_share_set;  /* pool_share came from axl_tcp_set_pool_share */
+    uint32_t pool_share;     /* pool buffers that are this engine's (tcp.c pool_low) */
     uint32_t sndbuf, rcvbuf; /* defaults */
     /* RFC 5961 §7 challenge-ACK budget */
     uint64_t chall_window_ns;
@@ -369,7 +385,8 @@ static inline uint32_t tcp_seg_len(const struct tcp_seg *g)
 /* ---- tcp.c ------------------------------------------------------------- */
 int axl_tcp_init(struct axl_stack *s, const struct axl_stack_cfg *cfg);
 void axl_tcp_fini(struct axl_stack *s);
-/* End of a poll iteration: free reaped TCBs. */
+/* End of a poll iteration: deliver the events of connections accepted
+ * during it (or since the last poll), then free reaped TCBs. */
 void axl_tcp_poll_end(struct axl_stack *s);
 struct axl_tcb *tcp_lookup(struct axl_stack *s, uint32_t raddr, uint16_t rport, uint16_t lport);
 /* A new TCB with defaults (from the listener's options when l != NULL),
@@ -487,6 +504,13 @@ void tcp_rec_sent(struct axl_tcb *t, uint32_t seq, uint32_t len);
 void tcp_rec_ack(struct axl_tcb *t, const struct tcp_seg *g);
 void tcp_rec_on_rto(struct axl_tcb *t);
 void tcp_rec_output(struct axl_tcb *t);
+/* RACK-TLP timers (RFC 8985) on t_rtx: given the RTO delay, the delay to
+ * arm instead (the reordering window when a hole waits below SACKed data,
+ * TF_REO; the probe timeout when a tail loss probe may go, TF_PTO), or rto
+ * unchanged. tcp_rtx_arm calls it; tcp_rec_timer_fire runs when either
+ * fires. */
+uint64_t tcp_rec_arm(struct axl_tcb *t, uint64_t rto);
+void tcp_rec_timer_fire(struct axl_tcb *t);
 
 /* ---- tcp_icmp.c: ICMP errors about our segments ------------------------- */
 /* From icmp.c: an ICMP error of type/code (rest: its second word, err: the

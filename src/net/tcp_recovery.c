@@ -86,6 +86,7 @@ static uint32_t rxt_one(struct axl_tcb *t, const struct tcp_sb_seg *sg)
         t->lr_on = 1;
         t->lr_seq = sg->seq;
         t->lr_hi = t->snd_max;
+        t->lr_ns = t->s->now_ns;
     }
     return n;
 }
@@ -102,7 +103,16 @@ static uint32_t rxt_one(struct axl_tcb *t, const struct tcp_sb_seg *sg)
  * to this loss episode (RFC 8985 §9.3: one reduction per recovery). When the
  * cumulative ACK passes it and the next hole was retransmitted already, the
  * watch moves there, dated now (later than the truth: a late detection,
- * never a spurious one). Costs two compares per ACK in recovery. */
+ * never a spurious one). Costs two compares per ACK in recovery.
+ *
+ * RACK's time rule (RFC 8985 §6.2) applies too, for when too little is in
+ * flight for DupThresh segments: once anything sent after the
+ * retransmission is SACKed and SRTT + reo_wnd have passed since it left,
+ * it is lost. If that moment is still ahead, the reordering timer (TF_REO,
+ * tcp_rec_arm) is set for it, so a stalled ACK clock cannot hold it back. */
+static uint64_t reo_wnd_ns(const struct axl_tcb *t);
+static void rec_timer_at(struct axl_tcb *t, uint64_t due);
+
 static void lost_rxt_check(struct axl_tcb *t)
 {
     if (!t->lr_on) return;
@@ -112,12 +122,20 @@ static void lost_rxt_check(struct axl_tcb *t)
             t->lr_on = 1;
             t->lr_seq = t->snd_una;
             t->lr_hi = t->snd_max;
+            t->lr_ns = t->s->now_ns;
         }
         return;
     }
     uint32_t lo, hi;
     if (!tcp_sb_sacked_span(&t->sb, &lo, &hi) || !axl_seq_gt(lo, t->snd_una)) return;
-    if (axl_seq_lt(hi, t->lr_hi + AXL_TCP_DUPACK_THRESH * tcp_seg_max(t))) return;
+    if (axl_seq_lt(hi, t->lr_hi + AXL_TCP_DUPACK_THRESH * tcp_seg_max(t))) {
+        if (!axl_seq_gt(hi, t->lr_hi)) return; /* nothing sent after it delivered yet */
+        uint64_t due = t->lr_ns + axl_tcp_rtt_srtt_ns(&t->rtt) + reo_wnd_ns(t);
+        if (t->s->now_ns < due) {
+            rec_timer_at(t, due);
+            return;
+        }
+    }
     AXL_STAT_INC(t->s, TcpLostRetransmit);
     struct tcp_sb_seg sg = {t->snd_una, AXL_MIN(lo - t->snd_una, tcp_seg_max(t)),
                             TCP_SB_SEG_LOST};
@@ -147,6 +165,156 @@ void tcp_rec_output(struct axl_tcb *t)
     }
 }
 
+/* --- RACK-TLP (RFC 8985), on top of the RFC 6675 scoreboard ---------------------
+ *
+ * The scoreboard keeps no send times, so RACK's rule (§6.2: a segment is
+ * lost once a segment sent after it was delivered and RACK.rtt + reo_wnd
+ * passed since it was sent) is applied in the form that needs none, for the
+ * hole that matters, the one at SND.UNA: when an ACK shows data SACKed above
+ * that hole (sent after it: the hole was never retransmitted outside
+ * recovery) and the hole is still there reo_wnd later, it is lost. Since the
+ * SACKed segment left after the hole and was delivered one RTT later, this
+ * fires no earlier than RACK would. That is what a recovery needs when too
+ * little is in flight for DupThresh SACKed segments (RFC 6675's only
+ * trigger besides the RTO).
+ *
+ * The tail loss probe (§7): when the last segments of a flight are lost no
+ * ACK comes at all; after PTO = 2 SRTT (plus the worst-case delayed ACK
+ * when one segment is out; at least AXL_TCP_TLP_MIN_NS, below the RTO) send one new segment, or
+ * resend the last one, so the ACK it draws reveals the losses (SACK) and the reordering timer or
+ * DupThresh starts a fast recovery instead of an RTO. One probe until new data is acknowledged
+ * (§7.3); after the probe the RTO runs (§7.3 "the sender MUST arm the RTO timer").
+ *
+ * Not done: §7.4's congestion response when the probe alone repaired a
+ * loss (no SACK recovery followed), and RACK for retransmissions other than
+ * the lowest hole's (lost_rxt_check above handles that one). */
+
+/* §6.2.4: reo_wnd = min_RTT / 4; the estimator keeps no minimum, SRTT / 4
+ * bounds it from above (a later detection, never an earlier one), at least
+ * one timer tick. */
+static uint64_t reo_wnd_ns(const struct axl_tcb *t)
+{
+    return AXL_MAX(axl_tcp_rtt_srtt_ns(&t->rtt) / 4, (uint64_t)AXL_NS_PER_MS);
+}
+
+/* Run t_rtx as the reordering timer until `due` unless it expires sooner. */
+static void rec_timer_at(struct axl_tcb *t, uint64_t due)
+{
+    if (t->flags & TF_PERSIST) return;
+    if ((t->flags & TF_REO) && axl_timer_armed(&t->t_rtx)) return; /* one pending is enough */
+    t->flags &= ~TF_PTO;
+    t->flags |= TF_REO;
+    axl_timer_start_at(&t->s->tw, &t->t_rtx, due);
+}
+
+/* A hole at SND.UNA below SACKed data, outside any recovery. */
+static int rack_hole(const struct axl_tcb *t)
+{
+    uint32_t lo, hi;
+    if ((t->flags & TF_RECOVERY) || tcp_sb_after_rto(&t->sb)) return 0;
+    return tcp_sb_sacked_span(&t->sb, &lo, &hi) && axl_seq_gt(lo, t->snd_una);
+}
+
+uint64_t tcp_rec_arm(struct axl_tcb *t, uint64_t rto)
+{
+    if (t->state < AXL_TCP_ESTABLISHED || t->state == AXL_TCP_TIME_WAIT || t->nretries ||
+        t->snd_una == t->snd_max)
+        return rto;
+    if (rack_hole(t)) {
+        uint64_t d = reo_wnd_ns(t);
+        if (d >= rto) return rto;
+        t->flags |= TF_REO;
+        return d;
+    }
+    if ((t->flags & TF_RECOVERY) && t->lr_on) { /* the watched retransmission's RACK deadline */
+        uint32_t lo, hi;
+        if (tcp_sb_sacked_span(&t->sb, &lo, &hi) && axl_seq_gt(lo, t->snd_una) &&
+            axl_seq_gt(hi, t->lr_hi)) {
+            /* Only a deadline still ahead: one that passed was acted on by
+             * lost_rxt_check, or its conditions do not hold (then the RTO
+             * is the backstop, and the timer never spins). */
+            uint64_t due = t->lr_ns + axl_tcp_rtt_srtt_ns(&t->rtt) + reo_wnd_ns(t);
+            if (due > t->s->now_ns && due - t->s->now_ns < rto) {
+                t->flags |= TF_REO;
+                return due - t->s->now_ns;
+            }
+        }
+    }
+    /* §7.2: no probe in recovery, after an RTO, without an RTT sample, or
+     * while one is out. */
+    if ((t->flags & TF_RECOVERY) || tcp_sb_after_rto(&t->sb) || t->tlp_on || !t->rtt.has_sample)
+        return rto;
+    uint64_t pto = 2 * axl_tcp_rtt_srtt_ns(&t->rtt);
+    uint32_t flight = t->snd_max - t->snd_una;
+    if (flight <= tcp_seg_max(t)) pto += AXL_TCP_TLP_WCDELACK_NS; /* §7.2 FlightSize == 1 */
+    pto = AXL_MAX(pto, (uint64_t)AXL_TCP_TLP_MIN_NS);
+    if (pto >= rto) return rto;
+    t->flags |= TF_PTO;
+    return pto;
+}
+
+/* §7.3: one new segment if the windows allow it, else the last one again. */
+static void tlp_send(struct axl_tcb *t)
+{
+    uint32_t segmax = tcp_seg_max(t);
+    uint32_t queued = t->snd_max - t->snd_una;
+    if (t->flags & TF_FIN_SENT) queued--; /* the FIN's number holds no byte */
+    uint32_t unsent = t->sq.bytes > queued ? t->sq.bytes - queued : 0;
+    uint32_t edge = t->snd_una + t->snd_wnd;
+    uint32_t room = axl_seq_gt(edge, t->snd_max) ? edge - t->snd_max : 0;
+    t->tlp_on = 1;
+    if (unsent && room && t->snd_nxt == t->snd_max &&
+        tcp_send_new_one(t, AXL_MIN(AXL_MIN(unsent, room), segmax)))
+        return;
+    if (!queued) return; /* only the FIN is out: the RTO resends it */
+    /* The last segment again: the bytes up to snd_max, cut where the sender
+     * cut them (full segments from snd_una; an object cuts at its own
+     * segment boundaries), so the probe is the segment the peer missed. */
+    uint32_t len = (queued - 1) % segmax + 1, off = queued - len;
+    int cut;
+    for (uint32_t l = tcp_prepkt_seg_limit(t, off, len, &cut); l && l < len;
+         l = tcp_prepkt_seg_limit(t, off, len, &cut)) {
+        off += l;
+        len -= l;
+    }
+    (void)tcp_send_data(t, t->snd_una + off, len, 1);
+}
+
+void tcp_rec_timer_fire(struct axl_tcb *t)
+{
+    struct axl_stack *s = t->s;
+    uint32_t f = t->flags;
+    int plain_rto = 0;
+    t->flags &= ~(TF_PTO | TF_REO);
+    if (t->snd_una == t->snd_max) return;
+    if ((f & TF_REO) && (t->flags & TF_RECOVERY)) {
+        lost_rxt_check(t); /* the watched retransmission's deadline came */
+        if (t->flags & TF_DEAD) return;
+        tcp_output(t);
+    } else if (f & TF_REO) {
+        struct tcp_sb_res r;
+        if (rack_hole(t) && tcp_sb_enter_on_time(&t->sb, &r) == TCP_SB_ACK_ENTER) {
+            axl_tcp_cc_on_congestion(&t->cc, t->snd_max - t->snd_una, t->snd_max,
+                                     AXL_TCP_CC_REC_SACK);
+            t->flags |= TF_RECOVERY;
+            AXL_STAT_INC(s, TcpFastRetrans);
+            AXL_STAT_INC(s, TcpSackRecovery);
+            rxt_one(t, &r.rxt);
+            if (t->flags & TF_DEAD) return;
+            tcp_output(t); /* step (C) */
+        } else {
+            plain_rto = 1; /* the scoreboard disagrees: no reordering timer again */
+        }
+    } else {
+        tlp_send(t);
+    }
+    if ((t->flags & TF_DEAD) || t->snd_una == t->snd_max || (t->flags & TF_PERSIST)) return;
+    if (plain_rto)
+        tcp_timer_in(s, &t->t_rtx, axl_tcp_rtt_rto_ns(&t->rtt));
+    else
+        tcp_rtx_arm(t);
+}
+
 void tcp_rec_ack(struct axl_tcb *t, const struct tcp_seg *g)
 {
     struct axl_stack *s = t->s;
@@ -159,6 +327,7 @@ void tcp_rec_ack(struct axl_tcb *t, const struct tcp_seg *g)
     }
     int v = tcp_sb_on_ack(&t->sb, g->ack, (const uint32_t(*)[2])blk, n, &r);
     if (v < 0) return;
+    if (axl_seq_gt(g->ack, t->snd_una)) t->tlp_on = 0; /* §7.3: new data acknowledged */
     if (r.dsack) AXL_STAT_INC(s, TcpDsackRecv);
     if (r.reneged) AXL_STAT_INC(s, TcpSackReneging);
     t->dupacks = r.dupacks;
@@ -174,6 +343,13 @@ void tcp_rec_ack(struct axl_tcb *t, const struct tcp_seg *g)
         lost_rxt_check(t);
         break; /* step (C) runs in tcp_output once the ACK is processed */
     case TCP_SB_ACK_AFTER_RTO:
+        break;
+    case TCP_SB_ACK_LIMITED:
+        /* A hole below SACKed data, short of DupThresh: start the
+         * reordering window now (an ACK that advances SND.UNA re-arms
+         * through tcp_rtx_arm anyway). */
+        if (g->ack == t->snd_una && !(t->flags & (TF_REO | TF_PERSIST)) && rack_hole(t))
+            tcp_rtx_arm(t);
         break;
     case TCP_SB_ACK_EXIT:
         t->flags &= ~TF_RECOVERY;

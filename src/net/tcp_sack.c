@@ -395,6 +395,18 @@ int axl_tcp_sack_on_ack(struct axl_tcp_sack *sb, uint32_t ack, const struct axl_
     return AXL_TCP_SACK_ACK_LIMITED;
 }
 
+int axl_tcp_sack_enter_on_time(struct axl_tcp_sack *sb, struct axl_tcp_sack_ack_res *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (sb->flags & (AXL_TCP_SACK_F_RECOVERY | AXL_TCP_SACK_F_AFTER_RTO))
+        return AXL_TCP_SACK_ACK_NONE;
+    if (!sb->n || off(sb, sb->r[0].start) == 0)
+        return AXL_TCP_SACK_ACK_NONE; /* no hole at HighACK */
+    enter_recovery(sb, &res->rxt);
+    axl_tcp_sack_set_pipe(sb);
+    return AXL_TCP_SACK_ACK_ENTER;
+}
+
 void axl_tcp_sack_on_rto(struct axl_tcp_sack *sb)
 {
     /* RFC 6675 §5.1. */

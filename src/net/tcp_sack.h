@@ -202,6 +202,14 @@ uint32_t axl_tcp_sack_set_pipe(struct axl_tcp_sack *sb);
  * been seen reneging, in which case they are all discarded as RFC 2018 §8
  * prescribes for a timeout that may be due to reneging. */
 void axl_tcp_sack_on_rto(struct axl_tcp_sack *sb);
+/* Time-based loss detection (RFC 8985 §6.2, net/tcp_recovery.c): the hole
+ * at HighACK + 1, below SACKed data, stayed unfilled for the reordering
+ * window, so it is lost although fewer than DupThresh segments are SACKed
+ * above it. Enters recovery as §5 step (4) does and names the segment to
+ * retransmit in res->rxt (AXL_TCP_SACK_ACK_ENTER); AXL_TCP_SACK_ACK_NONE
+ * (nothing changed) in recovery, after an RTO before RecoveryPoint, or
+ * without such a hole. */
+int axl_tcp_sack_enter_on_time(struct axl_tcp_sack *sb, struct axl_tcp_sack_ack_res *res);
 
 /* Is SACKed data recorded for seq? */
 int axl_tcp_sack_is_sacked(const struct axl_tcp_sack *sb, uint32_t seq);

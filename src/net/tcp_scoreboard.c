@@ -13,6 +13,7 @@
 #include "net/tcp_scoreboard.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "net/tcp_sack.h"
 
@@ -80,6 +81,18 @@ int tcp_sb_next_seg(const struct tcp_sb *sb, uint32_t avail_new, struct tcp_sb_s
     seg->len = s.len;
     seg->rule = rule > 0 ? s.rule : 0;
     return rule;
+}
+
+int tcp_sb_enter_on_time(struct tcp_sb *sb, struct tcp_sb_res *res)
+{
+    struct axl_tcp_sack_ack_res r;
+    int v = axl_tcp_sack_enter_on_time(sk(sb), &r);
+    memset(res, 0, sizeof(*res));
+    res->dupacks = sk(sb)->dupacks;
+    res->rxt.seq = r.rxt.seq;
+    res->rxt.len = r.rxt.len;
+    res->rxt.rule = r.rxt.rule;
+    return v;
 }
 
 void tcp_sb_on_rto(struct tcp_sb *sb)

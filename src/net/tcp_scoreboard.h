@@ -60,6 +60,9 @@ int tcp_sb_on_ack(struct tcp_sb *sb, uint32_t ack, const uint32_t (*blocks)[2], 
                   struct tcp_sb_res *res);
 int tcp_sb_next_seg(const struct tcp_sb *sb, uint32_t avail_new, struct tcp_sb_seg *seg);
 void tcp_sb_on_rto(struct tcp_sb *sb);
+/* Enter recovery because the hole at HighACK + 1 timed out (RACK's
+ * reordering window): TCP_SB_ACK_ENTER with res->rxt, or TCP_SB_ACK_NONE. */
+int tcp_sb_enter_on_time(struct tcp_sb *sb, struct tcp_sb_res *res);
 int tcp_sb_can_send(const struct tcp_sb *sb, uint32_t cwnd);
 int tcp_sb_after_rto(const struct tcp_sb *sb);
 uint32_t tcp_sb_snd_max(const struct tcp_sb *sb);

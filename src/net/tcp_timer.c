@@ -42,19 +42,21 @@ void tcp_timers_stop(struct axl_tcb *t)
     axl_timer_stop(tw, &t->t_rtx);
     axl_timer_stop(tw, &t->t_delack);
     axl_timer_stop(tw, &t->t_keep);
-    t->flags &= ~(TF_PERSIST | TF_ACK_DELAYED);
+    t->flags &= ~(TF_PERSIST | TF_ACK_DELAYED | TF_PTO | TF_REO);
 }
 
 void tcp_rtx_arm(struct axl_tcb *t)
 {
-    t->flags &= ~TF_PERSIST;
-    tcp_timer_in(t->s, &t->t_rtx, axl_tcp_rtt_rto_ns(&t->rtt));
+    t->flags &= ~(TF_PERSIST | TF_PTO | TF_REO);
+    uint64_t d = axl_tcp_rtt_rto_ns(&t->rtt);
+    if (t->flags & TF_SACK_OK) d = tcp_rec_arm(t, d); /* RACK-TLP (tcp_recovery.c) */
+    tcp_timer_in(t->s, &t->t_rtx, d);
 }
 
 void tcp_rtx_stop(struct axl_tcb *t)
 {
     axl_timer_stop(&t->s->tw, &t->t_rtx);
-    t->flags &= ~TF_PERSIST;
+    t->flags &= ~(TF_PERSIST | TF_PTO | TF_REO);
 }
 
 static uint64_t persist_interval(const struct axl_tcb *t)
@@ -200,6 +202,8 @@ static void rtx_fire(struct axl_timer *tm, void *arg)
         persist_fire(t);
     } else if (t->state == AXL_TCP_SYN_SENT || t->state == AXL_TCP_SYN_RECEIVED) {
         syn_timeout(t);
+    } else if (t->flags & (TF_PTO | TF_REO)) {
+        tcp_rec_timer_fire(t);
     } else {
         rtx_timeout(t);
     }

@@ -78,6 +78,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/if_link.h>
@@ -87,6 +88,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
 
+#include "core/clock.h"
 #include "core/compiler.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -121,6 +123,12 @@ extern unsigned int axl_xdp_o_len;
 /** Copy-mode sendto() transmits at most this many frames per call unless the
  *  kernel accepts XDP_MAX_TX_SKB_BUDGET (6.17+); flush kicks repeatedly. */
 #define AXDP_KERNEL_TX_BUDGET 32u
+
+/** AXDP_BUSY_WAIT_MS / AXDP_BUSY_SLEEP_US: how long, and how often, a bind
+ *  refused with EBUSY (queue still held by a dead owner's socket) is retried
+ *  with the UMEM kept registered (afxdp_socket). */
+#define AXDP_BUSY_WAIT_MS  1000u
+#define AXDP_BUSY_SLEEP_US 250u
 
 #ifndef XDP_MAX_TX_SKB_BUDGET
 #define XDP_MAX_TX_SKB_BUDGET 9 /* include/uapi/linux/if_xdp.h, Linux 6.17 */
@@ -935,7 +943,18 @@ err:
     return err;
 }
 
-static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc)
+/* Bind with the UMEM kept registered. Registering pins the whole pool
+ * (32 MB by default: 10-30 ms here), binding costs well under a ms, so every
+ * retry below reuses the one UMEM (and its fill/completion rings) and repeats
+ * only the socket bind:
+ *  - zc < 0 (auto): a zero-copy refusal (EOPNOTSUPP on veth) -> copy mode;
+ *  - EBUSY: the queue's previous socket (a replica that just died) is still
+ *    being released - the kernel frees its buffer pool from a work item
+ *    (xp_release_deferred, under the RTNL lock), and xp_assign_dev refuses the
+ *    queue until then. Retried every AXDP_BUSY_SLEEP_US for up to
+ *    AXDP_BUSY_WAIT_MS, then EBUSY is returned (a queue really held by a live
+ *    socket stays busy). */
+static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_opt)
 {
     struct xsk_umem_config uc = {
         .fill_size = x->ring,
@@ -951,9 +970,10 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc)
         .tx_size = x->ring,
         .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
         .xdp_flags = 0,
-        .bind_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (zc ? XDP_ZEROCOPY : XDP_COPY)),
     };
-    int err;
+    int zc = zc_opt != 0, err;
+    uint32_t busy = 0;
+    const uint64_t t0 = axl_clock_ns();
 
     err = xsk_umem__create(&x->umem, x->pool->base, x->pool->size, &x->fill, &x->comp, &uc);
     if (err) {
@@ -962,13 +982,36 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc)
                 cfg->name, x->pool->size, x->pool->buf_size, axl_strerror(err));
         return err;
     }
-    err = xsk_socket__create(&x->xsk, cfg->name, cfg->queue, x->umem, &x->rx, &x->tx, &sc);
-    if (err) {
+    for (;;) {
+        sc.bind_flags = (uint16_t)(XDP_USE_NEED_WAKEUP | (zc ? XDP_ZEROCOPY : XDP_COPY));
+        err = xsk_socket__create(&x->xsk, cfg->name, cfg->queue, x->umem, &x->rx, &x->tx, &sc);
+        if (!err)
+            break;
         x->xsk = NULL;
+        if (err == -EBUSY &&
+            axl_clock_ns() - t0 < (uint64_t)AXDP_BUSY_WAIT_MS * AXL_NS_PER_MS) {
+            struct timespec ts = {0, AXDP_BUSY_SLEEP_US * 1000L};
+            busy++;
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (err != -EBUSY && zc && zc_opt < 0) {
+            axl_debug(MOD, "%s q%u: zero-copy bind refused (%s), trying copy mode", cfg->name,
+                      cfg->queue, axl_strerror(err));
+            zc = 0;
+            continue;
+        }
+        axl_err(MOD, "%s q%u: cannot bind AF_XDP socket%s: %s%s", cfg->name, cfg->queue,
+                zc ? " in zero-copy mode" : "", axl_strerror(err),
+                err == -EBUSY ? " (the queue is held by another AF_XDP socket)" : "");
         xsk_umem__delete(x->umem);
         x->umem = NULL;
         return err;
     }
+    if (busy)
+        axl_info(MOD, "%s q%u: queue still held by its previous socket; bound after %u retries, "
+                      "%.1f ms (UMEM kept registered)",
+                 cfg->name, cfg->queue, busy, (double)(axl_clock_ns() - t0) / 1e6);
     return 0;
 }
 
@@ -1040,21 +1083,7 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     p->priv = x;
 
     /* zc=auto: zero-copy first; any refusal (EOPNOTSUPP on veth) -> copy. */
-    if (o.zc != 0) {
-        err = afxdp_socket(x, cfg, 1);
-        if (err && o.zc < 0)
-            axl_debug(MOD, "%s q%u: zero-copy bind refused (%s), trying copy mode", cfg->name, q,
-                      axl_strerror(err));
-        else if (err)
-            axl_err(MOD, "%s q%u: cannot bind AF_XDP socket in zero-copy mode: %s", cfg->name, q,
-                    axl_strerror(err));
-    }
-    if (o.zc == 0 || (o.zc < 0 && err)) {
-        err = afxdp_socket(x, cfg, 0);
-        if (err)
-            axl_err(MOD, "%s q%u: cannot bind AF_XDP socket: %s", cfg->name, q,
-                    axl_strerror(err));
-    }
+    err = afxdp_socket(x, cfg, o.zc);
     if (err)
         goto err;
     x->xsk_fd = xsk_socket__fd(x->xsk);

@@ -440,9 +440,28 @@ static uint32_t dir_tx_burst(struct axl_port *p, struct axl_pkt **pkts, uint32_t
             axl_pkt_free(pool, pkt);
             continue;
         }
+        struct axl_pkt *cp = NULL;
+        if (axl_pkt_is_held(pkt)) {
+            /* A held frame stays its owner's (core/pool.h) while the
+             * buffer of a TX descriptor becomes the director's: send a copy. */
+            cp = axl_pkt_alloc(pool);
+            if (!cp || axl_pkt_room(pool, cp) < pkt->len) {
+                if (cp) axl_pkt_free(pool, cp);
+                p->stats.tx_errors++;
+                axl_pkt_free(pool, pkt); /* back to its owner */
+                continue;
+            }
+            memcpy(cp->data, pkt->data, pkt->len);
+            cp->len = pkt->len;
+        }
         if (!axl_ring_prod__reserve(&d->tx, 1, &idx)) {
+            if (cp) axl_pkt_free(pool, cp);
             p->stats.tx_full += n - i;
             break;
+        }
+        if (cp) {
+            axl_pkt_free(pool, pkt);
+            pkt = cp;
         }
         struct axl_dir_desc *e = axl_ring_prod__entry(&d->tx, idx);
         e->buf = pkt->idx;

@@ -29,6 +29,11 @@ struct fifo {
 struct memport {
     struct fifo rx, tx;
     uint32_t tx_limit;
+    /* txdefer=1: frames tx_burst took and "the device" has not yet read
+     * (axl_memport_complete): a FIFO of the packets themselves. */
+    int defer;
+    struct axl_pkt **dq;
+    uint32_t dcap, dhead, dcount;
 };
 
 static const uint8_t default_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
@@ -91,8 +96,8 @@ static int opt_u32(const struct axl_port_cfg *cfg, const char *key, uint32_t def
 
 static int mem_open(struct axl_port *p, const struct axl_port_cfg *cfg)
 {
-    static const char *const known[] = {"max_frame", "rxcap", "txcap"};
-    uint32_t rxcap, txcap, max_frame;
+    static const char *const known[] = {"max_frame", "rxcap", "txcap", "txdefer"};
+    uint32_t rxcap, txcap, max_frame, defer;
 
     for (uint32_t i = 0; i < cfg->nopts; i++) {
         int ok = 0;
@@ -103,12 +108,17 @@ static int mem_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     p->mtu = cfg->mtu ? cfg->mtu : 1500;
     if (opt_u32(cfg, "max_frame", p->mtu + 14, 60, 65535 + 14, &max_frame) < 0 ||
         opt_u32(cfg, "rxcap", AXL_MEMPORT_CAP_DEFAULT, 1, 1u << 20, &rxcap) < 0 ||
-        opt_u32(cfg, "txcap", AXL_MEMPORT_CAP_DEFAULT, 1, 1u << 20, &txcap) < 0)
+        opt_u32(cfg, "txcap", AXL_MEMPORT_CAP_DEFAULT, 1, 1u << 20, &txcap) < 0 ||
+        opt_u32(cfg, "txdefer", 0, 0, 1, &defer) < 0)
         return AXL_EINVAL;
     struct memport *m = calloc(1, sizeof(*m));
     if (!m) return AXL_ENOMEM;
-    if (fifo_init(&m->rx, rxcap) < 0 || fifo_init(&m->tx, txcap) < 0) {
+    m->defer = (int)defer;
+    m->dcap = txcap;
+    if (fifo_init(&m->rx, rxcap) < 0 || fifo_init(&m->tx, txcap) < 0 ||
+        !(m->dq = calloc(txcap, sizeof(*m->dq)))) {
         free(m->rx.slot);
+        free(m->tx.slot);
         free(m);
         return AXL_ENOMEM;
     }
@@ -119,10 +129,33 @@ static int mem_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     return 0;
 }
 
+/* Deferred frames: the device reads (copy != 0) or drops the n oldest and
+ * "completes" them, freeing each to the pool (a held frame: back to its
+ * owner). Returns how many. */
+static uint32_t defer_complete(struct axl_port *p, struct memport *m, uint32_t n, int copy)
+{
+    uint32_t k = 0;
+    for (; k < n && m->dcount; k++) {
+        struct axl_pkt *pkt = m->dq[m->dhead];
+        m->dhead = (m->dhead + 1) % m->dcap;
+        m->dcount--;
+        struct mframe *f = copy ? mframe_new(pkt->data, pkt->len, 0) : NULL;
+        if (f) {
+            fifo_push(&m->tx, f); /* room: dcount + tx.count <= txcap */
+        } else if (copy) {
+            p->stats.tx_errors++;
+        }
+        axl_pkt_free(p->cfg.pool, pkt);
+    }
+    return k;
+}
+
 static void mem_close(struct axl_port *p)
 {
     struct memport *m = p->priv;
     if (!m) return;
+    defer_complete(p, m, m->dcount, 0);
+    free(m->dq);
     fifo_fini(&m->rx);
     fifo_fini(&m->tx);
     free(m);
@@ -165,13 +198,20 @@ static uint32_t mem_tx_burst(struct axl_port *p, struct axl_pkt **pkts, uint32_t
 
     for (i = 0; i < n; i++) {
         struct axl_pkt *pkt = pkts[i];
-        if ((m->tx_limit && i >= m->tx_limit) || m->tx.count == m->tx.cap) {
+        if ((m->tx_limit && i >= m->tx_limit) || m->tx.count + m->dcount >= m->tx.cap) {
             p->stats.tx_full++;
             break;
         }
         if (pkt->len > p->max_frame) {
             p->stats.tx_too_big++; /* refused and freed: ownership was taken */
             axl_pkt_free(pool, pkt);
+            continue;
+        }
+        if (m->defer) { /* kept, like an AF_XDP TX descriptor, until completed */
+            m->dq[(m->dhead + m->dcount) % m->dcap] = pkt;
+            m->dcount++;
+            p->stats.tx_packets++;
+            p->stats.tx_bytes += pkt->len;
             continue;
         }
         struct mframe *f = mframe_new(pkt->data, pkt->len, 0);
@@ -246,8 +286,27 @@ void axl_memport_tx_discard(struct axl_port *p)
 {
     struct memport *m = mp(p);
     struct mframe *f;
+    if (m) defer_complete(p, m, m->dcount, 0);
     while (m && (f = fifo_pop(&m->tx)))
         free(f);
+}
+
+uint32_t axl_memport_complete(struct axl_port *p, uint32_t n)
+{
+    struct memport *m = mp(p);
+    return m ? defer_complete(p, m, n, 1) : 0;
+}
+
+void axl_memport_set_tx_defer(struct axl_port *p, int on)
+{
+    struct memport *m = mp(p);
+    if (m) m->defer = on != 0;
+}
+
+uint32_t axl_memport_tx_deferred(const struct axl_port *p)
+{
+    const struct memport *m = mp(p);
+    return m ? m->dcount : 0;
 }
 
 void axl_memport_set_tx_limit(struct axl_port *p, uint32_t n)

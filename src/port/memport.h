@@ -4,7 +4,7 @@
  * unit tests and fuzzing: the test injects frames, which rx_burst copies into
  * pool buffers, and collects the frames the engine transmitted (tx_burst
  * copies them out and frees the packets at once, so the pool never holds
- * them).
+ * them; with txdefer it keeps them until the test completes them).
  *
  * Spec: "mem:NAME[,mtu=N][,mac=..][,max_frame=N][,rxcap=N][,txcap=N]".
  *   max_frame  largest frame accepted by tx_burst (default mtu + 14); larger
@@ -12,6 +12,10 @@
  *   rxcap      frames that can wait for rx_burst (default 4096)
  *   txcap      transmitted frames kept until collected (default 4096); when
  *              full, tx_burst refuses (tx_full), like a full device ring
+ *   txdefer    1: tx_burst keeps the packets themselves, as AF_XDP keeps a
+ *              TX descriptor's buffer, until axl_memport_complete (the
+ *              "device" reads them then, so a frame changed while in
+ *              flight shows in what is collected); default 0
  * Default MAC 02:00:00:00:00:01 (locally administered), MTU 1500.
  * No fd: an engine on a mem port cannot sleep on it (tests drive it).
  *
@@ -38,8 +42,16 @@ uint32_t axl_memport_rx_pending(const struct axl_port *p);
  * returns the frame's full length, or AXL_EAGAIN when none is waiting. */
 int axl_memport_collect(struct axl_port *p, void *buf, uint32_t buflen);
 uint32_t axl_memport_tx_pending(const struct axl_port *p);
-/* Drop every transmitted frame not yet collected. */
+/* Drop every transmitted frame not yet collected (and, with txdefer, the
+ * ones not yet completed: their packets go back to the pool). */
 void axl_memport_tx_discard(struct axl_port *p);
+/* txdefer: the device sends the n oldest deferred frames (copies them to
+ * the collect queue) and completes them (frees the packets). Returns how
+ * many (fewer when fewer wait). */
+uint32_t axl_memport_complete(struct axl_port *p, uint32_t n);
+uint32_t axl_memport_tx_deferred(const struct axl_port *p);
+/* Switch txdefer on or off (frames already deferred stay until completed). */
+void axl_memport_set_tx_defer(struct axl_port *p, int on);
 /* Accept at most n frames per tx_burst call (0 = no limit): emulates a
  * device ring that fills up. */
 void axl_memport_set_tx_limit(struct axl_port *p, uint32_t n);

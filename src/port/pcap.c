@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,11 +80,123 @@ err:
     return ret;
 }
 
+int axl_pcap_open_stream(struct axl_pcap **out, int fd, uint32_t snaplen,
+                         const struct axl_pcap_filter *f, uint64_t limit)
+{
+    struct axl_pcap *pc;
+
+    *out = NULL;
+    if (fd < 0) return AXL_EINVAL;
+    pc = calloc(1, sizeof(*pc));
+    if (!pc) return AXL_ENOMEM;
+    pc->buf = malloc(AXL_PCAP_BUF);
+    if (!pc->buf) {
+        free(pc);
+        return AXL_ENOMEM;
+    }
+    pc->fd = fd;
+    pc->stream = 1;
+    pc->snaplen = (snaplen == 0 || snaplen > AXL_PCAP_SNAPLEN) ? AXL_PCAP_SNAPLEN : snaplen;
+    if (f) pc->filt = *f;
+    pc->limit = limit;
+    *out = pc;
+    return 0;
+}
+
+int axl_pcap_done(const struct axl_pcap *pc)
+{
+    return pc->closed || (pc->limit && pc->records + pc->dropped >= pc->limit);
+}
+
+/* Stream mode: one datagram per buffered record, never blocking. */
+static int pcap_stream_flush(struct axl_pcap *pc)
+{
+    uint32_t off = 0;
+    int ret = 0;
+    while (off + sizeof(struct axl_pcap_rec_hdr) <= pc->len) {
+        struct axl_pcap_rec_hdr rh;
+        memcpy(&rh, pc->buf + off, sizeof(rh));
+        uint32_t sz = (uint32_t)sizeof(rh) + rh.incl_len;
+        ssize_t w = -1;
+        if (!pc->closed) {
+            do
+                w = send(pc->fd, pc->buf + off, sz, MSG_DONTWAIT | MSG_NOSIGNAL);
+            while (w < 0 && errno == EINTR);
+            pc->write_calls++;
+        }
+        if (w == (ssize_t)sz) {
+            pc->records++;
+            pc->bytes += sz;
+        } else {
+            pc->dropped++;
+            if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS &&
+                !pc->closed) {
+                pc->closed = 1; /* EPIPE, ECONNRESET: the reader is gone */
+                ret = -errno;
+            } else if (w >= 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+                pc->write_errors++; /* the reader is too slow: this record is lost */
+        }
+        off += sz;
+    }
+    pc->len = 0;
+    pc->nrec_buf = 0;
+    return ret;
+}
+
+/* Stream mode: may this frame be recorded (filter, limit, reader alive)? */
+static int stream_wants(const struct axl_pcap *pc, const uint8_t *data, uint32_t len)
+{
+    if (pc->closed) return 0;
+    if (pc->limit && pc->records + pc->dropped + pc->nrec_buf >= pc->limit) return 0;
+    return axl_pcap_filter_match(&pc->filt, data, len);
+}
+
+static uint16_t ld16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+static uint32_t ld32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+int axl_pcap_filter_match(const struct axl_pcap_filter *f, const uint8_t *frame, uint32_t len)
+{
+    if (!f->host && !f->port && !f->proto) return 1;
+    if (len < 14) return 0;
+    uint32_t off = 12;
+    uint16_t type = ld16(frame + off);
+    if (type == 0x8100 && len >= 18) { /* one 802.1Q tag */
+        off += 4;
+        type = ld16(frame + off);
+    }
+    off += 2;
+    if (type == 0x0806) { /* ARP (RFC 826): sender IP at 14, target IP at 24 */
+        if (f->port || f->proto || len < off + 28) return 0;
+        return ld32(frame + off + 14) == f->host || ld32(frame + off + 24) == f->host;
+    }
+    if (type != 0x0800 || len < off + 20) return 0;
+    const uint8_t *ip = frame + off;
+    uint32_t ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || len < off + ihl) return 0;
+    uint8_t proto = ip[9];
+    if (f->proto && proto != f->proto) return 0;
+    if (f->host && ld32(ip + 12) != f->host && ld32(ip + 16) != f->host) return 0;
+    if (f->port) {
+        int first = (ld16(ip + 6) & 0x1fff) == 0; /* ports only in the first fragment */
+        if ((proto != 6 && proto != 17) || !first || len < off + ihl + 4) return 0;
+        const uint8_t *l4 = ip + ihl;
+        if (ld16(l4) != f->port && ld16(l4 + 2) != f->port) return 0;
+    }
+    return 1;
+}
+
 int axl_pcap_flush(struct axl_pcap *pc)
 {
     int ret;
 
     if (!pc || pc->len == 0) return 0;
+    if (pc->stream) return pcap_stream_flush(pc);
     ret = pcap_write_all(pc->fd, pc->buf, pc->len, &pc->write_calls);
     if (ret < 0) {
         /* The records are lost; a partial write may leave a torn record at
@@ -134,6 +247,7 @@ static uint32_t rec_size(const struct axl_pcap *pc, uint32_t len)
 void axl_pcap_write(struct axl_pcap *pc, const uint8_t *data, uint32_t len, uint64_t ts_sec,
                     uint32_t ts_nsec)
 {
+    if (pc->stream && !stream_wants(pc, data, len)) return;
     if (pc->len + rec_size(pc, len) > AXL_PCAP_BUF) axl_pcap_flush(pc);
     pcap_append(pc, data, len, ts_sec, ts_nsec);
     pcap_flush_if_old(pc, ts_sec * AXL_NS_PER_S + ts_nsec);
@@ -145,8 +259,43 @@ void axl_pcap_mirror(struct axl_pcap *pc, struct axl_pkt **pkts, uint32_t n)
     uint32_t nsec;
 
     axl_clock_realtime(&sec, &nsec); /* one clock read per burst */
+    if (pc->stream) {
+        for (uint32_t i = 0; i < n; i++) {
+            if (!stream_wants(pc, pkts[i]->data, pkts[i]->len)) continue;
+            if (pc->len + rec_size(pc, pkts[i]->len) > AXL_PCAP_BUF) axl_pcap_flush(pc);
+            pcap_append(pc, pkts[i]->data, pkts[i]->len, sec, nsec);
+        }
+        axl_pcap_flush(pc);
+        return;
+    }
     for (uint32_t i = 0; i < n; i++)
         axl_pcap_write(pc, pkts[i]->data, pkts[i]->len, sec, nsec);
+}
+
+/* Stream mode, end of a TX burst: keep only the records the filter and the
+ * limit want (the buffer holds this burst's records only: begin flushed the
+ * previous ones), then send them. */
+static void stream_tx_filter(struct axl_pcap *pc)
+{
+    uint32_t in = 0, out = 0, kept = 0;
+    while (in + sizeof(struct axl_pcap_rec_hdr) <= pc->len) {
+        struct axl_pcap_rec_hdr rh;
+        memcpy(&rh, pc->buf + in, sizeof(rh));
+        uint32_t sz = (uint32_t)sizeof(rh) + rh.incl_len;
+        uint32_t saved = pc->nrec_buf;
+        pc->nrec_buf = kept; /* stream_wants counts what is kept so far */
+        int want = stream_wants(pc, pc->buf + in + sizeof(rh), rh.incl_len);
+        pc->nrec_buf = saved;
+        if (want) {
+            if (out != in) memmove(pc->buf + out, pc->buf + in, sz);
+            out += sz;
+            kept++;
+        }
+        in += sz;
+    }
+    pc->len = out;
+    pc->nrec_buf = kept;
+    axl_pcap_flush(pc);
 }
 
 void axl_pcap_mirror_begin(struct axl_pcap *pc, struct axl_pkt **pkts, uint32_t n)
@@ -154,6 +303,7 @@ void axl_pcap_mirror_begin(struct axl_pcap *pc, struct axl_pkt **pkts, uint32_t 
     uint64_t need = 0;
 
     axl_clock_realtime(&pc->burst_sec, &pc->burst_nsec);
+    if (pc->stream) axl_pcap_flush(pc); /* the buffer then holds this burst only */
     for (uint32_t i = 0; i < n; i++)
         need += rec_size(pc, pkts[i]->len);
     if (pc->len + need > AXL_PCAP_BUF) axl_pcap_flush(pc);
@@ -187,6 +337,10 @@ void axl_pcap_mirror_end(struct axl_pcap *pc, uint32_t accepted)
         pc->nrec_buf = pc->burst_nrec + accepted;
     }
     pc->burst_open = 0;
+    if (pc->stream) {
+        stream_tx_filter(pc);
+        return;
+    }
     pcap_flush_if_old(pc, pc->burst_sec * AXL_NS_PER_S + pc->burst_nsec);
 }
 

@@ -27,6 +27,15 @@
  * (mirror_end), so an engine's retry does not capture a frame twice. A single
  * burst larger than AXL_PCAP_BUF is written in pieces and not taken back.
  *
+ * Stream mode (axl_pcap_open_stream, for `axlctl capture`): instead of a
+ * file, a SOCK_SEQPACKET socket whose reader writes the file. Each record
+ * (header + bytes) is one datagram, sent without blocking at the end of
+ * every burst; a datagram the socket cannot take is dropped and counted,
+ * a reader that went away (EPIPE) ends the capture (axl_pcap_done). Only
+ * frames that match the filter are recorded (RX: before copying; TX: the
+ * burst's records are filtered after the refused ones are taken back), at
+ * most `limit` records. No global header is sent: the reader writes it.
+ *
  * Write errors (disk full, ...) are counted, the affected records are dropped
  * and counted, and mirroring goes on; the packet path never fails because of
  * the capture. Single-threaded: one writer per port queue.
@@ -73,8 +82,24 @@ _Static_assert(sizeof(struct axl_pcap_rec_hdr) == 16, "pcap record header");
 _Static_assert(AXL_PCAP_BUF >= AXL_PCAP_SNAPLEN + sizeof(struct axl_pcap_rec_hdr),
                "AXL_PCAP_BUF must hold one full record");
 
+/* A capture filter: every non-zero term must match (AND). host: IPv4
+ * source or destination (ARP sender or target); port: TCP or UDP source or
+ * destination (first fragments only); proto: IPPROTO_ICMP/TCP/UDP. */
+struct axl_pcap_filter {
+    uint32_t host; /* host order, 0 = any */
+    uint16_t port; /* 0 = any */
+    uint8_t proto; /* 0 = any */
+};
+/* 1 if the Ethernet frame matches (an empty filter matches everything). */
+int axl_pcap_filter_match(const struct axl_pcap_filter *f, const uint8_t *frame, uint32_t len);
+
 struct axl_pcap {
     int fd;
+    /* stream mode (axl_pcap_open_stream) */
+    int stream;                  /* 1: fd is a SOCK_SEQPACKET socket, one record per datagram */
+    int closed;                  /* the reader went away (or the limit was reached) */
+    struct axl_pcap_filter filt; /* what is recorded */
+    uint64_t limit;              /* records at most, 0 = no limit */
     uint32_t snaplen;
     uint8_t *buf;          /* AXL_PCAP_BUF bytes */
     uint32_t len;          /* bytes buffered */
@@ -97,6 +122,12 @@ struct axl_pcap {
 /* Create (truncate) `path` and write the global header. snaplen 0 means
  * AXL_PCAP_SNAPLEN; larger values are clamped to it. 0 or negative AXL_E*. */
 int axl_pcap_open(struct axl_pcap **out, const char *path, uint32_t snaplen);
+/* Stream mode on socket fd (taken over: closed by axl_pcap_close). 0 or
+ * negative AXL_E*. */
+int axl_pcap_open_stream(struct axl_pcap **out, int fd, uint32_t snaplen,
+                         const struct axl_pcap_filter *f, uint64_t limit);
+/* Stream mode: 1 once the capture is over (reader gone, limit reached). */
+int axl_pcap_done(const struct axl_pcap *pc);
 /* Append one record (kept in the buffer until it fills or ages). */
 void axl_pcap_write(struct axl_pcap *pc, const uint8_t *data, uint32_t len, uint64_t ts_sec,
                     uint32_t ts_nsec);

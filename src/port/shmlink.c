@@ -725,7 +725,23 @@ static void shm_impair(struct axl_port *p, struct shm_priv *s, struct axl_pkt *p
     if (axl_rand_ppm(&s->rng, s->imp.corrupt_ppm) && pkt->len > AXL_SHMLINK_FRAME_MIN) {
         uint32_t off =
             AXL_SHMLINK_FRAME_MIN + axl_rand_below(&s->rng, pkt->len - AXL_SHMLINK_FRAME_MIN);
-        pkt->data[off] ^= (uint8_t)(1u << axl_rand_below(&s->rng, 8));
+        uint8_t bit = (uint8_t)(1u << axl_rand_below(&s->rng, 8));
+        if (axl_pkt_is_held(pkt)) {
+            /* A held frame is its owner's to send again (core/pool.h): the
+             * corruption goes into a copy; the frame is handed back. */
+            struct axl_pkt *cp = axl_pkt_alloc(s->pool);
+            if (!cp || axl_pkt_room(s->pool, cp) < pkt->len) {
+                if (cp) axl_pkt_free(s->pool, cp);
+                p->stats.tx_errors++; /* no buffer for the copy: not sent */
+                axl_pkt_free(s->pool, pkt);
+                return;
+            }
+            memcpy(cp->data, pkt->data, pkt->len);
+            cp->len = pkt->len;
+            axl_pkt_free(s->pool, pkt);
+            pkt = cp;
+        }
+        pkt->data[off] ^= bit;
         p->stats.imp_corrupt++;
     }
     if (axl_rand_ppm(&s->rng, s->imp.dup_ppm)) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ctl.c - the supervisor's control socket: a Unix stream socket speaking the
- * line protocol of ctl_proto.h (ping, replicas, stats, kill-replica, apps,
- * listeners, and the application session commands attach, reattach, listen,
+ * line protocol of ctl_proto.h (ping, replicas, stats, conns, capture,
+ * kill-replica, apps, listeners, and the application session commands attach, reattach, listen,
  * unlisten, served with apps.c).
  *
  * Sessions: a client that attached is an application; its channel sockets
@@ -49,7 +49,9 @@
 #include "core/log.h"
 #include "stackd/stackd.h"
 
-#define CMDS "ping, replicas, stats, kill-replica, apps, listeners, attach, reattach, listen, unlisten"
+#define CMDS                                                                                       \
+    "ping, replicas, stats, conns, capture, kill-replica, apps, listeners, attach, reattach, "      \
+    "listen, unlisten"
 
 /** AXL_CTL_OUT_MAX: unread response bytes a client may hold us to. */
 #define AXL_CTL_OUT_MAX (8u << 20)
@@ -150,13 +152,29 @@ static void cmd_ping(struct ctl_client *cl, struct sup *S)
             addr);
 }
 
+/* Replicas that serve applications: 0..n-1, the director (--director, the
+ * last entry of `axlctl replicas`) excluded (sup_replica_link says
+ * AXL_ENOENT for it whatever its state). */
+static uint32_t app_replicas(struct sup *S)
+{
+    uint32_t n = sup_nreplicas(S), q, g;
+    while (n && sup_replica_link(S, n - 1, &q, &g) == AXL_ENOENT)
+        n--;
+    return n;
+}
+
 static void cmd_replicas(struct ctl_client *cl, struct sup *S)
 {
     out_add(cl, "ok\n");
     for (uint32_t i = 0; i < sup_nreplicas(S); i++) {
         struct replica_view v;
-        char up[24], rs[24], dn[24], hb[24], pid[16], cpu[16];
+        char up[24], rs[24], dn[24], hb[24], pid[16], cpu[16], load[16], conns[24];
         sup_view(S, i, &v);
+        if (v.load < 0)
+            snprintf(load, sizeof(load), "-");
+        else
+            snprintf(load, sizeof(load), "%.3f", v.load);
+        fmt_i64(conns, sizeof(conns), v.conns);
         fmt_i64(up, sizeof(up), v.uptime_ms);
         fmt_ms(rs, sizeof(rs), v.restart_ms);
         fmt_ms(dn, sizeof(dn), v.down_ms);
@@ -165,9 +183,10 @@ static void cmd_replicas(struct ctl_client *cl, struct sup *S)
         fmt_i64(cpu, sizeof(cpu), v.cpu);
         out_add(cl,
                 "replica=%u pid=%s queue=%u cpu=%s state=%s gen=%u uptime_ms=%s restarts=%u "
-                "last_exit=%s restart_ms=%s down_ms=%s hb_age_ms=%s heartbeat=%llu\n",
+                "last_exit=%s restart_ms=%s down_ms=%s hb_age_ms=%s heartbeat=%llu load=%s "
+                "conns=%s\n",
                 v.idx, pid, v.queue, cpu, v.state, v.gen, up, v.restarts, v.last_exit, rs, dn, hb,
-                (unsigned long long)v.heartbeat);
+                (unsigned long long)v.heartbeat, load, conns);
     }
     out_add(cl, AXL_CTL_END "\n");
 }
@@ -259,6 +278,91 @@ static void cmd_kill(struct ctl_client *cl, struct sup *S, int argc, char **argv
     out_add(cl, "ok\nreplica=%u pid=%d signal=%s\n" AXL_CTL_END "\n", idx, (int)v.pid, signame);
 }
 
+/* Queue fds to go with the next byte appended to the output. */
+static void fds_mark(struct ctl_client *cl);
+
+/* conns / capture: one socket per asked replica (ctl_proto.h). */
+static void request_replicas(struct ctl_client *cl, struct sup *S, const char *what, int all,
+                             uint32_t idx, uint16_t type, const struct axl_link_cap *cap)
+{
+    uint32_t n = sup_nreplicas(S), lq[AXL_MAX_REPLICAS], lg[AXL_MAX_REPLICAS], li[AXL_MAX_REPLICAS];
+    if (cl->npfd) {
+        reply_err(cl, "EAGAIN", "read the previous reply first");
+        return;
+    }
+    if (!all && idx >= n) {
+        reply_err(cl, "ENOENT", "no replica %u (replicas 0..%u)", idx, n - 1);
+        return;
+    }
+    for (uint32_t i = all ? 0 : idx; i < (all ? n : idx + 1) && i < AXL_MAX_REPLICAS; i++) {
+        int fd;
+        if (sup_replica_request(S, i, type, cap, &fd, &lq[cl->npfd], &lg[cl->npfd]) < 0) continue;
+        li[cl->npfd] = i;
+        cl->pfd[cl->npfd++] = fd;
+    }
+    if (!cl->npfd) {
+        if (all)
+            reply_err(cl, "ESRCH", "%s: no replica serving now", what);
+        else
+            reply_err(cl, "ESRCH", "%s: replica %u is not serving now", what, idx);
+        return;
+    }
+    fds_mark(cl);
+    out_add(cl, "ok\n");
+    for (uint32_t k = 0; k < cl->npfd; k++)
+        out_add(cl, "replica=%u queue=%u gen=%u\n", li[k], lq[k], lg[k]);
+    out_add(cl, AXL_CTL_END "\n");
+}
+
+static void cmd_conns(struct ctl_client *cl, struct sup *S, int argc, char **argv)
+{
+    uint32_t idx = 0;
+    if (argc > 2 || (argc == 2 && parse_u32(argv[1], &idx) < 0)) {
+        reply_err(cl, "EINVAL", "usage: conns [REPLICA]");
+        return;
+    }
+    request_replicas(cl, S, "conns", argc == 1, idx, AXL_LINK_CONNS, NULL);
+}
+
+/* capture I|all COUNT HOST PORT PROTO ("-" = any) */
+static void cmd_capture(struct ctl_client *cl, struct sup *S, int argc, char **argv)
+{
+    struct axl_link_cap cap;
+    uint32_t idx = 0, count, port = 0;
+    int all = 0;
+    memset(&cap, 0, sizeof(cap));
+    if (argc != 6 || parse_u32(argv[2], &count) < 0) goto usage;
+    if (!strcmp(argv[1], "all"))
+        all = 1;
+    else if (parse_u32(argv[1], &idx) < 0)
+        goto usage;
+    if (strcmp(argv[3], "-") && axl_parse_ipv4(argv[3], &cap.host) < 0) {
+        reply_err(cl, "EINVAL", "capture: '%.64s' is not an IPv4 address", argv[3]);
+        return;
+    }
+    if (strcmp(argv[4], "-") && (parse_u32(argv[4], &port) < 0 || port < 1 || port > 65535)) {
+        reply_err(cl, "EINVAL", "capture: port '%.64s' is not 1..65535", argv[4]);
+        return;
+    }
+    cap.port = (uint16_t)port;
+    if (!strcmp(argv[5], "icmp"))
+        cap.proto = IPPROTO_ICMP;
+    else if (!strcmp(argv[5], "tcp"))
+        cap.proto = IPPROTO_TCP;
+    else if (!strcmp(argv[5], "udp"))
+        cap.proto = IPPROTO_UDP;
+    else if (strcmp(argv[5], "-")) {
+        reply_err(cl, "EINVAL", "capture: protocol '%.64s' is not icmp, tcp or udp", argv[5]);
+        return;
+    }
+    cap.limit = count;
+    cap.snaplen = 0; /* whole frames */
+    request_replicas(cl, S, "capture", all, idx, AXL_LINK_CAPTURE, &cap);
+    return;
+usage:
+    reply_err(cl, "EINVAL", "usage: capture REPLICA|all COUNT HOST|- PORT|- icmp|tcp|udp|-");
+}
+
 /* ---- sessions ---------------------------------------------------------------------- */
 
 /* Queue fds to go with the next byte appended to the output. */
@@ -293,7 +397,7 @@ static void cmd_attach(struct ctl_client *cl, struct sup *S, int argc, char **ar
         return;
     }
     cl->app_id = id;
-    uint32_t n = sup_nreplicas(S), lq[AXL_MAX_REPLICAS], lg[AXL_MAX_REPLICAS], li[AXL_MAX_REPLICAS];
+    uint32_t n = app_replicas(S), lq[AXL_MAX_REPLICAS], lg[AXL_MAX_REPLICAS], li[AXL_MAX_REPLICAS];
     for (uint32_t i = 0; i < n && i < AXL_MAX_REPLICAS; i++) {
         int fd;
         if (sup_app_channel(S, id, i, &fd, &lq[cl->npfd], &lg[cl->npfd]) < 0) continue;
@@ -323,8 +427,9 @@ static void cmd_reattach(struct ctl_client *cl, struct sup *S, int argc, char **
         reply_err(cl, "EINVAL", "usage: reattach N");
         return;
     }
-    if (idx >= sup_nreplicas(S)) {
-        reply_err(cl, "ENOENT", "no replica %u (replicas 0..%u)", idx, sup_nreplicas(S) - 1);
+    if (idx >= app_replicas(S)) {
+        reply_err(cl, "ENOENT", "no replica %u (applications use replicas 0..%u)", idx,
+                  app_replicas(S) - 1);
         return;
     }
     if (cl->npfd) {
@@ -432,6 +537,10 @@ static void handle_line(struct ctl_client *cl, struct sup *S, char *line)
         cmd_replicas(cl, S);
     else if (!strcmp(cmd, "stats") && argc == 2)
         cmd_stats(cl, S);
+    else if (!strcmp(cmd, "conns"))
+        cmd_conns(cl, S, argc - 1, argv + 1);
+    else if (!strcmp(cmd, "capture"))
+        cmd_capture(cl, S, argc - 1, argv + 1);
     else if (!strcmp(cmd, "kill-replica"))
         cmd_kill(cl, S, argc - 1, argv + 1);
     else if (!strcmp(cmd, "apps") && argc == 2)

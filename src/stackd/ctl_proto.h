@@ -21,7 +21,9 @@
  *                   port= addr=
  *   replicas        one line per replica: replica= pid= queue= cpu= state=
  *                   gen= uptime_ms= restarts= last_exit= restart_ms= down_ms=
- *                   hb_age_ms= heartbeat=   ("-" where a value is unknown)
+ *                   hb_age_ms= heartbeat= load= conns=   ("-" where a value
+ *                   is unknown; load: busy fraction 0..1 of the replica's loop
+ *                   over the last second; conns: TCBs its engine holds)
  *                   state: starting | running | stopping | failed | stopped
  *                   last_exit: - | exit:N | signal:NAME | hung | start-timeout |
  *                   bad-status-page
@@ -33,6 +35,39 @@
  *                   fault injection: send SIG (KILL, SEGV, ABRT, TERM, STOP;
  *                   default KILL) to replica N; one line: replica= pid= signal=
  *
+ *   conns [I]       TCP connections (like ss -tan) of every running replica, or
+ *                   of replica I. Answered without waiting for the replicas:
+ *                   the "ok" line carries (SCM_RIGHTS, as for attach) one
+ *                   SOCK_SEQPACKET socket per replica asked; body: one line
+ *                   per socket "replica=I queue=Q gen=G". Each replica, from
+ *                   its own loop, snapshots its table (net/tcp_dump.h,
+ *                   at most AXL_CONNS_MAX entries, listeners first) and
+ *                   sends datagrams of struct axl_conns_hdr + nrec records
+ *                   (struct axl_tcp_dump_rec, at most AXL_CONNS_CHUNK per
+ *                   datagram; as many datagrams per loop tick as the socket
+ *                   takes, never blocking traffic), the last one flagged
+ *                   AXL_CONNS_LAST, then closes the socket. A reader that
+ *                   does not read within AXL_CONNS_TIMEOUT_MS is given up on.
+ *                   ESRCH when no asked replica runs.
+ *   capture I|all COUNT HOST PORT PROTO
+ *                   mirror frames the replicas receive and send: as conns,
+ *                   one SOCK_SEQPACKET socket per running replica asked (the
+ *                   ok line's SCM_RIGHTS; body "replica=I queue=Q gen=G").
+ *                   On each, the replica first sends struct axl_cap_hello
+ *                   (status 0 = capturing, or a negative errno: EBUSY when a
+ *                   capture or a pcap= mirror already runs on it), then one
+ *                   datagram per frame: a pcap record header
+ *                   (port/pcap.h struct axl_pcap_rec_hdr) + the frame bytes.
+ *                   Only frames matching every given term are copied (in the
+ *                   replica): HOST an IPv4 address (source or destination),
+ *                   PORT a TCP/UDP port (either side), PROTO icmp|tcp|udp;
+ *                   "-" for a term not used. COUNT: frames per replica (0 =
+ *                   no limit); the replica closes the socket after COUNT.
+ *                   A datagram the socket cannot take is dropped (counted in
+ *                   the replica, never blocking). The capture stops when the
+ *                   reader closes its socket (the replica notices within a
+ *                   tick or one sleep, <= 100 ms). A replica with no capture
+ *                   pays nothing (one NULL pointer test per burst).
  *   apps            one line per attached application: app= pid= uid= name=
  *                   channels= listeners=
  *   listeners       one line per registry entry: kind= proto= port= app=
@@ -46,7 +81,10 @@
  *                   (over its supervisor link, with app id, pid and uid),
  *                   the other to the application. Response: the "ok" line is
  *                   sent with SCM_RIGHTS carrying those sockets (in the order
- *                   of the body lines); body: "app=ID replicas=N", then one
+ *                   of the body lines); body: "app=ID replicas=N" (N: the
+ *                   replicas that serve applications, 0..N-1; with
+ *                   --director the director, the last entry of "replicas",
+ *                   is not one of them), then one
  *                   line per socket: "replica=I queue=Q gen=G" (G: the
  *                   replica's incarnation). A replica that is not running has
  *                   no line; the app reattaches to it later. On each socket
@@ -60,7 +98,8 @@
  *                   (EALREADY).
  *   reattach I      (sessions only) a new channel to replica I, after it was
  *                   restarted: "ok" with 1 socket; body "replica=I queue=Q
- *                   gen=G". ESRCH while replica I is not running.
+ *                   gen=G". ESRCH while replica I is not running; ENOENT
+ *                   for I >= N (the director included).
  *   listen PROTO PORT
  *   unlisten PROTO PORT
  *                   (sessions only) record / drop an application listener
@@ -83,5 +122,36 @@
 /** AXL_CTL_LINE_MAX: longest request line, newline included. */
 #define AXL_CTL_LINE_MAX 1024
 #define AXL_CTL_END      "."
+
+#include <stdint.h>
+
+/* ---- conns answer (one socket per replica) ---- */
+#define AXL_CONNS_MAGIC 0x4e4e4f43u /* "CONN" */
+/** AXL_CONNS_MAX: entries one replica reports at most (ss-like snapshot;
+ *  more are counted in axl_conns_hdr.total but not sent). */
+#define AXL_CONNS_MAX 65536u
+/** AXL_CONNS_CHUNK: records per datagram (64 B each: 4 KiB datagrams). */
+#define AXL_CONNS_CHUNK 64u
+/** AXL_CONNS_TIMEOUT_MS: a reader that takes longer is dropped. */
+#define AXL_CONNS_TIMEOUT_MS 5000u
+enum { AXL_CONNS_LAST = 1u };
+struct axl_conns_hdr {
+    uint32_t magic;   /* AXL_CONNS_MAGIC */
+    uint16_t nrec;    /* records that follow (<= AXL_CONNS_CHUNK) */
+    uint16_t flags;   /* AXL_CONNS_LAST on the final datagram */
+    uint32_t replica; /* index of the sender */
+    uint32_t total;   /* entries the engine held at the snapshot */
+};
+_Static_assert(sizeof(struct axl_conns_hdr) == 16, "conns wire header");
+
+/* ---- capture stream (one socket per replica) ---- */
+#define AXL_CAP_MAGIC 0x50414341u /* "ACAP" */
+struct axl_cap_hello {
+    uint32_t magic;   /* AXL_CAP_MAGIC */
+    int32_t status;   /* 0 capturing, else negative errno */
+    uint32_t replica;
+    uint32_t snaplen;
+};
+_Static_assert(sizeof(struct axl_cap_hello) == 16, "capture hello");
 
 #endif

@@ -87,6 +87,11 @@ int axl_link_recv(int link, struct axl_link_msg *m, int *fd)
              x.magic == AXL_LINK_MAGIC && x.reserved == 0 && x.app_id != 0 && x.nfds == ngot;
     if (ok && x.type == AXL_LINK_NEW_APP)
         ok = x.nfds == 1 && memchr(x.name, '\0', sizeof(x.name)) && axl_app_name_ok(x.name);
+    else if (ok && x.type == AXL_LINK_CONNS)
+        ok = x.nfds == 1;
+    else if (ok && x.type == AXL_LINK_CAPTURE)
+        ok = x.nfds == 1 && x.cap.pad == 0 &&
+             (x.cap.proto == 0 || x.cap.proto == 1 || x.cap.proto == 6 || x.cap.proto == 17);
     else if (ok)
         ok = x.type == AXL_LINK_APP_GONE && x.nfds == 0;
     if (!ok) {

@@ -12,6 +12,16 @@
  *             (svc/svc.h).
  *   APP_GONE  the application's control connection closed (it exited or
  *             detached): the replica aborts and frees everything of that app.
+ *   CONNS     `axlctl conns` (ctl_proto.h "conns"): 1 fd, the replica's end
+ *             of a SOCK_SEQPACKET socketpair whose other end axlctl got. The
+ *             replica snapshots its TCP table (net/tcp_dump.h, at most
+ *             AXL_CONNS_MAX records) and sends it in chunks from its loop
+ *             (struct axl_conns_hdr + records; as many per tick as the
+ *             socket takes, never blocking), then closes the socket.
+ *   CAPTURE   `axlctl capture` (ctl_proto.h "capture"): 1 fd as for CONNS,
+ *             plus the filter and the frame limit (cap). The replica mirrors
+ *             matching frames into that socket (port/pcap.h stream mode)
+ *             until the limit, or until the reader goes away.
  *
  * One message per datagram, 64 bytes, fds by SCM_RIGHTS. The supervisor
  * never blocks on a link (non-blocking send; a replica too slow to drain its
@@ -20,6 +30,7 @@
  * the supervisor is trusted: a malformed one is counted and dropped.
  *
  * Call chain: ctl.c (attach) -> apps.c sup_app_channel -> axl_link_send;
+ * ctl.c (conns, capture) -> supervisor.c sup_replica_request -> axl_link_send;
  * replica.c loop (link fd readable) -> axl_link_recv -> svc/svc.h
  * axl_svc_app_add / axl_svc_app_gone.
  */
@@ -35,6 +46,18 @@
 enum axl_link_type {
     AXL_LINK_NEW_APP = 1,  /* 1 fd */
     AXL_LINK_APP_GONE = 2, /* 0 fds */
+    AXL_LINK_CONNS = 3,    /* 1 fd; app_id: request id */
+    AXL_LINK_CAPTURE = 4,  /* 1 fd; app_id: request id; cap: what to capture */
+};
+
+/* CAPTURE parameters (port/pcap.h struct axl_pcap_filter, host order). */
+struct axl_link_cap {
+    uint32_t host;  /* 0 = any */
+    uint16_t port;  /* 0 = any */
+    uint8_t proto;  /* 0 = any, else IPPROTO_ICMP / _TCP / _UDP */
+    uint8_t pad;
+    uint32_t limit; /* frames, 0 = no limit */
+    uint32_t snaplen;
 };
 
 struct axl_link_msg {
@@ -45,7 +68,10 @@ struct axl_link_msg {
     int32_t pid;     /* NEW_APP: the app's pid (SO_PEERCRED) */
     uint32_t uid;    /* NEW_APP: its uid */
     uint32_t reserved;
-    char name[AXL_APP_NAME_MAX + 8]; /* NEW_APP: NUL-terminated, 1..32 of [A-Za-z0-9._-] */
+    union {
+        char name[AXL_APP_NAME_MAX + 8]; /* NEW_APP: NUL-terminated, 1..32 of [A-Za-z0-9._-] */
+        struct axl_link_cap cap;         /* CAPTURE */
+    };
 };
 _Static_assert(sizeof(struct axl_link_msg) == 64, "link msg");
 

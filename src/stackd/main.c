@@ -82,6 +82,11 @@ int main(int argc, char **argv)
         {"replicas", 'r', AXL_OPT_U32, "N",
          "replica processes, replica i owning queue i (default: one per port queue)", &cfg.replicas,
          1, AXL_MAX_REPLICAS},
+        {"metrics", 0, AXL_OPT_STR, "unix:PATH|tcp:IP:PORT",
+         "serve Prometheus text (HTTP GET /metrics) from the supervisor: the counters of "
+         "'axlctl stats --prom' per replica plus replica state, restarts, load and connections; "
+         "the tcp form listens on the kernel's stack (e.g. tcp:127.0.0.1:9100)",
+         &cfg.metrics},
         {"ctl", 0, AXL_OPT_STR, "PATH",
          "control socket for axlctl (default: $" AXL_CTL_ENV " or " AXL_CTL_DEFAULT_PATH ")",
          &cfg.ctl_path},

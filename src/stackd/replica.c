@@ -14,8 +14,9 @@
  *   -> replica_run: the loop. Each iteration: axl_stack_poll (the engine)
  *      + axl_svc_poll (the apps' commands, hints, events); every
  *      AXL_REPLICA_TICK_NS also the supervisor link (NEW_APP / APP_GONE,
- *      link.h) and the apps' sockets (REGMEM, hang-ups), the heartbeat and
- *      the counter export. Idle (AXL_REPLICA_IDLE_SPINS empty iterations
+ *      link.h: NEW_APP / APP_GONE, CONNS answered in chunks, CAPTURE
+ *      installed as the port's mirror) and the apps' sockets (REGMEM,
+ *      hang-ups), the heartbeat, load (busy_ns) and the counter export. Idle (AXL_REPLICA_IDLE_SPINS empty iterations
  *      over AXL_REPLICA_IDLE_NS): every app's sleep word is set
  *      (axl_svc_prepare_sleep), then poll(2) on the port's fd, the
  *      supervisor link, the bell eventfd the apps write instead of a futex
@@ -54,25 +55,38 @@
 #include "net/stack.h"
 #include "net/stack_priv.h" /* the timer wheel: how long the loop may sleep */
 #include "net/stats.h"
+#include "net/tcp_dump.h"
+#include "port/pcap.h"
 #include "stackd/stackd.h"
 #include "svc/echo.h"
 #include "stackd/director.h"
 #include "svc/svc.h"
 
 #include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 /** AXL_REPLICA_TICK_NS: heartbeat and counter export period while busy. */
 #define AXL_REPLICA_TICK_NS (10 * AXL_NS_PER_MS)
 /** AXL_REPLICA_OPEN_WAIT_MS: how long a queue that is still busy (EBUSY) is
  *  retried; well below the supervisor's default start time-out (10 s). */
 #define AXL_REPLICA_OPEN_WAIT_MS 2000u
+/** AXL_REPLICA_STANDBY_NICE: a standby makes its pool at this nice value, on
+ *  the CPU of the replica it may replace (which must hardly feel it), yet
+ *  fast enough to be ready soon after (~10 % of a CPU when that replica spins). */
+#define AXL_REPLICA_STANDBY_NICE 10
 /** AXL_REPLICA_IDLE_SPINS / _IDLE_NS: empty iterations, and time, before sleeping
  *  (as the engine's own loop, net/stack.c). */
 #define AXL_REPLICA_IDLE_SPINS 2000u
 #define AXL_REPLICA_IDLE_NS    (50 * AXL_NS_PER_US)
 /** AXL_REPLICA_SLEEP_MAX_MS: longest single sleep (the heartbeat beats at least
- *  this often when idle). */
-#define AXL_REPLICA_SLEEP_MAX_MS 100u
+ *  this often when idle): an idle replica wakes twice a second, not more;
+ *  never more than a quarter of the supervisor's --heartbeat-timeout. */
+#define AXL_REPLICA_SLEEP_MAX_MS 500u
+#define AXL_REPLICA_SLEEP_MIN_MS 10u
+/** AXL_REPLICA_CONNS_JOBS: conns answers in progress at once (ctl_proto.h
+ *  "conns"); a request beyond it is answered with an empty, final chunk. */
+#define AXL_REPLICA_CONNS_JOBS 4u
 
 /* Set only by signal handlers; read by the replica's loop. */
 static volatile sig_atomic_t r_stop, r_term, r_dump;
@@ -170,6 +184,7 @@ struct replica_tick {
     uint64_t *buf; /* axl_rstat_ncounters() slots */
     uint32_t n;
     struct axl_svc *svc;
+    uint64_t busy_ns; /* loop time in iterations that did work (status page: load) */
 };
 
 static void export_counters(struct replica_tick *t)
@@ -190,10 +205,19 @@ static void replica_tick(void *arg, uint64_t now_ns, enum axl_tick_event ev)
 {
     struct replica_tick *t = arg;
     axl_rstat_beat(t->pg, now_ns);
+    axl_rstat_load(t->pg, t->busy_ns, t->s->tcp.nconns);
     if (ev != AXL_TICK_WAKE) export_counters(t); /* periodic, and before sleeping */
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
+
+/* A conns answer in progress (link CONNS, ctl_proto.h "conns"). */
+struct conns_job {
+    int fd; /* -1: free */
+    struct axl_tcp_dump_rec *rec;
+    uint32_t n, off, total;
+    uint64_t t0;
+};
 
 struct replica_loop {
     struct axl_stack *s;
@@ -201,8 +225,161 @@ struct replica_loop {
     struct axl_svc *svc;
     int link; /* supervisor link, -1 once the supervisor is gone */
     struct replica_tick *tick;
+    uint32_t idx; /* replica index */
+    struct conns_job jobs[AXL_REPLICA_CONNS_JOBS];
+    uint32_t njobs;
+    struct axl_pcap *cap; /* the running capture (also port->pcap), or NULL */
     struct pollfd pfd[2 + AXL_SVC_MAX_APPS + 1];
+    uint64_t sleep_max_ns; /* longest single sleep (AXL_REPLICA_SLEEP_MAX_MS) */
 };
+
+/* ---- conns (ctl_proto.h) -------------------------------------------------------- */
+
+static void job_end(struct replica_loop *L, struct conns_job *j)
+{
+    close(j->fd);
+    free(j->rec);
+    memset(j, 0, sizeof(*j));
+    j->fd = -1;
+    L->njobs--;
+}
+
+/* Send what the socket takes now: 1 while more is left. */
+static int job_step(struct replica_loop *L, struct conns_job *j, uint64_t now)
+{
+    struct {
+        struct axl_conns_hdr h;
+        struct axl_tcp_dump_rec r[AXL_CONNS_CHUNK];
+    } d;
+    for (;;) {
+        uint32_t k = j->n - j->off < AXL_CONNS_CHUNK ? j->n - j->off : AXL_CONNS_CHUNK;
+        d.h.magic = AXL_CONNS_MAGIC;
+        d.h.nrec = (uint16_t)k;
+        d.h.flags = j->off + k == j->n ? AXL_CONNS_LAST : 0;
+        d.h.replica = L->idx;
+        d.h.total = j->total;
+        if (k) memcpy(d.r, j->rec + j->off, k * sizeof(d.r[0]));
+        size_t len = sizeof(d.h) + k * sizeof(d.r[0]);
+        ssize_t w = send(j->fd, &d, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (now - j->t0 > (uint64_t)AXL_CONNS_TIMEOUT_MS * AXL_NS_PER_MS) break; /* give up */
+            return 1;
+        }
+        if (w != (ssize_t)len) break; /* the reader is gone */
+        j->off += k;
+        if (d.h.flags & AXL_CONNS_LAST) break;
+    }
+    job_end(L, j);
+    return 0;
+}
+
+static void conns_start(struct replica_loop *L, int fd)
+{
+    struct conns_job *j = NULL;
+    for (uint32_t i = 0; i < AXL_REPLICA_CONNS_JOBS; i++)
+        if (L->jobs[i].fd < 0) {
+            j = &L->jobs[i];
+            break;
+        }
+    if (!j) { /* busy: an empty final answer rather than none */
+        struct axl_conns_hdr h = {AXL_CONNS_MAGIC, 0, AXL_CONNS_LAST, L->idx, 0};
+        if (send(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+            axl_debug("replica", "conns: %s", strerror(errno));
+        close(fd);
+        return;
+    }
+    /* A bounded snapshot: the table as it is now, copied once. */
+    uint32_t want = axl_tcp_dump(L->s, NULL, 0);
+    uint32_t cap = want < AXL_CONNS_MAX ? want : AXL_CONNS_MAX;
+    j->rec = cap ? calloc(cap, sizeof(*j->rec)) : NULL;
+    if (cap && !j->rec) cap = 0;
+    j->total = axl_tcp_dump(L->s, j->rec, cap);
+    j->n = j->total < cap ? j->total : cap;
+    if (L->svc && j->n) { /* which application owns each connection */
+        uint32_t *app = calloc(j->n, sizeof(*app));
+        pid_t *pid = calloc(j->n, sizeof(*pid));
+        if (app && pid && axl_svc_conn_owners(L->svc, j->rec, j->n, app, pid) >= 0)
+            for (uint32_t i = 0; i < j->n; i++) {
+                j->rec[i].owner_app = app[i];
+                j->rec[i].owner_pid = pid[i] > 0 ? (uint32_t)pid[i] : 0;
+            }
+        free(app);
+        free(pid);
+    }
+    j->off = 0;
+    j->fd = fd;
+    j->t0 = axl_clock_ns();
+    L->njobs++;
+    job_step(L, j, j->t0);
+}
+
+static uint32_t jobs_poll(struct replica_loop *L, uint64_t now)
+{
+    uint32_t work = 0;
+    for (uint32_t i = 0; i < AXL_REPLICA_CONNS_JOBS && L->njobs; i++)
+        if (L->jobs[i].fd >= 0) {
+            job_step(L, &L->jobs[i], now);
+            work++;
+        }
+    return work;
+}
+
+/* ---- capture (ctl_proto.h) ------------------------------------------------------- */
+
+static void cap_hello(int fd, uint32_t idx, int status, uint32_t snaplen)
+{
+    struct axl_cap_hello h = {AXL_CAP_MAGIC, status, idx, snaplen};
+    if (send(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        axl_debug("replica", "capture: %s", strerror(errno));
+}
+
+static void cap_stop(struct replica_loop *L, const char *why)
+{
+    struct axl_pcap *pc = L->cap;
+    if (!pc) return;
+    if (L->port->pcap == pc) L->port->pcap = NULL;
+    L->cap = NULL;
+    axl_info("replica", "replica %u: capture ended (%s): %llu frames sent, %llu dropped", L->idx,
+             why, (unsigned long long)pc->records, (unsigned long long)pc->dropped);
+    axl_pcap_close(pc); /* closes the socket: the reader sees the end */
+}
+
+static void cap_start(struct replica_loop *L, const struct axl_link_cap *c, int fd)
+{
+    if (L->port->pcap) { /* a pcap= mirror, or a capture already */
+        cap_hello(fd, L->idx, -EBUSY, 0);
+        close(fd);
+        return;
+    }
+    struct axl_pcap_filter f = {c->host, c->port, c->proto};
+    struct axl_pcap *pc;
+    int rc = axl_pcap_open_stream(&pc, fd, c->snaplen, &f, c->limit);
+    if (rc < 0) {
+        cap_hello(fd, L->idx, -ENOMEM, 0);
+        close(fd);
+        return;
+    }
+    cap_hello(fd, L->idx, 0, pc->snaplen);
+    L->cap = pc;
+    L->port->pcap = pc; /* port.h: rx_burst / tx_burst mirror from now on */
+    char hb[16];
+    axl_info("replica", "replica %u: capture started (host %s port %u proto %u limit %u)", L->idx,
+             c->host ? axl_fmt_ipv4(c->host, hb) : "any", c->port, c->proto, c->limit);
+}
+
+/* Once per tick: has the capture ended (limit, reader gone)? */
+static void cap_check(struct replica_loop *L)
+{
+    if (!L->cap) return;
+    if (axl_pcap_done(L->cap)) {
+        cap_stop(L, L->cap->closed ? "reader gone" : "frame limit reached");
+        return;
+    }
+    struct pollfd p = {.fd = L->cap->fd, .events = 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+        cap_stop(L, "reader gone");
+}
 
 /* Messages from the supervisor (link.h). */
 static uint32_t link_drain(struct replica_loop *L)
@@ -224,6 +401,10 @@ static uint32_t link_drain(struct replica_loop *L)
         }
         if (m.type == AXL_LINK_NEW_APP)
             axl_svc_app_add(L->svc, m.app_id, m.pid, m.uid, m.name, fd);
+        else if (m.type == AXL_LINK_CONNS)
+            conns_start(L, fd);
+        else if (m.type == AXL_LINK_CAPTURE)
+            cap_start(L, &m.cap, fd);
         else
             axl_svc_app_gone(L->svc, m.app_id);
     }
@@ -266,7 +447,8 @@ static void replica_sleep(struct replica_loop *L, uint64_t now)
     int pfd_port = axl_port_fd(p);
     if (pfd_port < 0) wait = AXL_MIN(wait, AXL_NS_PER_MS);
     wait = AXL_MIN(wait, axl_svc_sleep_max_ns(L->svc));
-    wait = AXL_MIN(wait, (uint64_t)AXL_REPLICA_SLEEP_MAX_MS * AXL_NS_PER_MS);
+    wait = AXL_MIN(wait, L->sleep_max_ns);
+    if (L->njobs) wait = AXL_MIN(wait, AXL_NS_PER_MS); /* a conns answer goes on soon */
     if (wait == 0) return;
     if (!axl_svc_prepare_sleep(L->svc)) return; /* an app sent something meanwhile */
     if (p->ops->prepare_sleep && !p->ops->prepare_sleep(p)) {
@@ -286,18 +468,24 @@ static void replica_sleep(struct replica_loop *L, uint64_t now)
 static int replica_run(struct replica_loop *L)
 {
     uint32_t idle = 0;
-    uint64_t idle_since = 0, last_tick = 0;
+    uint64_t idle_since = 0, last_tick = 0, prev = axl_clock_ns();
+    int prev_work = 0;
     struct replica_tick *t = L->tick;
     while (!r_stop) {
         uint64_t now = axl_clock_ns();
         uint32_t work = 0;
+        if (prev_work) t->busy_ns += now - prev; /* load: the last iteration did work */
+        prev = now;
         if (now - last_tick >= AXL_REPLICA_TICK_NS) {
             last_tick = now;
             replica_tick(t, now, AXL_TICK_PERIOD);
             work += check_fds(L);
+            if (L->njobs) jobs_poll(L, now);
+            cap_check(L);
         }
         work += axl_stack_poll(L->s, now);
         work += axl_svc_poll(L->svc);
+        prev_work = work != 0;
         if (work) {
             idle = 0;
             continue;
@@ -307,7 +495,10 @@ static int replica_run(struct replica_loop *L)
         replica_tick(t, now, AXL_TICK_SLEEP);
         replica_sleep(L, now);
         last_tick = axl_clock_ns();
+        prev = last_tick; /* the sleep is not load */
         replica_tick(t, last_tick, AXL_TICK_WAKE);
+        if (L->njobs) jobs_poll(L, last_tick);
+        cap_check(L);
         idle = 0;
     }
     return 0;
@@ -325,6 +516,19 @@ static int wait_at_gate(int fd)
         n = read(fd, &c, 1); /* blocks; a signal interrupts it (no SA_RESTART) */
     } while (n < 0 && errno == EINTR && !r_term);
     return r_term ? 1 : 0;
+}
+
+/* A standby (RESTART mode with a gate, supervisor.c spawn_spare) waits
+ * here, its pool made, until the supervisor sends one byte (go: its
+ * predecessor died) or closes the gate (stop). 0 to go on, 1 to stop. */
+static int standby_wait(int fd)
+{
+    char c;
+    ssize_t n;
+    do {
+        n = read(fd, &c, 1);
+    } while (n < 0 && errno == EINTR && !r_term);
+    return n == 1 && !r_term ? 0 : 1;
 }
 
 static void ring_doorbell(int fd)
@@ -386,6 +590,8 @@ int replica_main(const struct replica_args *a)
     int svc_up = 0;
     uint64_t *buf = NULL;
     int rc, status = 1;
+    int gate_fd = a->gate_fd;
+    const int standby = a->id.mode == AXL_RSTAT_RESTART && gate_fd >= 0;
 
     if (a->dir && a->id.replica == a->dir->idx) return director_main(a); /* director.c */
     replica_signals();
@@ -400,6 +606,8 @@ int replica_main(const struct replica_args *a)
     atomic_store_explicit(&pg.hdr->start_ns, axl_clock_ns(), memory_order_relaxed);
     atomic_store_explicit(&pg.hdr->cpu, pin_cpu(a->cpu), memory_order_relaxed);
     axl_rstat_set_state(&pg, AXL_RSTAT_STARTING);
+    if (standby && setpriority(PRIO_PROCESS, 0, AXL_REPLICA_STANDBY_NICE) < 0)
+        axl_debug("replica", "standby: nice %d: %s", AXL_REPLICA_STANDBY_NICE, strerror(errno));
 
     buf = calloc(a->id.ncounters, sizeof(*buf));
     if (!buf) {
@@ -416,7 +624,22 @@ int replica_main(const struct replica_args *a)
     }
     pcfg.pool = &pool;
     pcfg.queue = queue;
-    const uint64_t t_queue = axl_clock_ns();
+    uint64_t t_queue = axl_clock_ns();
+    double pool_ms = (double)(t_queue - t_pool) / 1e6;
+    uint64_t t_go = t_pool;
+    if (standby) {
+        int stop = standby_wait(gate_fd);
+        close(gate_fd);
+        gate_fd = -1;
+        if (stop) {
+            status = 0;
+            goto out_pool;
+        }
+        if (getpriority(PRIO_PROCESS, 0) != 0 && setpriority(PRIO_PROCESS, 0, 0) < 0)
+            axl_warn("replica", "replica %u: cannot go back to nice 0: %s", a->id.replica,
+                     strerror(errno)); /* the supervisor does it first, when it can */
+        t_go = t_queue = axl_clock_ns();
+    }
     rc = open_queue(&port, &pcfg, a->id.replica);
     if (rc < 0) {
         fprintf(stderr, "%s: cannot open port %s (queue %u): %s\n", PROG, cfg->port, queue,
@@ -480,11 +703,11 @@ int replica_main(const struct replica_args *a)
     struct replica_tick tick = {&pg, s, &pool, &port, buf, a->id.ncounters, &svc};
     export_counters(&tick);
     const uint64_t t_set = axl_clock_ns();
-    if (a->gate_fd >= 0) {
+    if (gate_fd >= 0) {
         axl_rstat_set_state(&pg, AXL_RSTAT_GATED);
         ring_doorbell(a->doorbell_fd);
-        int stop = wait_at_gate(a->gate_fd);
-        close(a->gate_fd);
+        int stop = wait_at_gate(gate_fd);
+        close(gate_fd);
         if (stop) {
             status = 0;
             goto out_stack;
@@ -499,13 +722,13 @@ int replica_main(const struct replica_args *a)
     char ab[16];
     axl_info("replica",
              "replica %u ready (%s): %s queue %u, %s/%u, %u buffers%s, %u service%s; "
-             "set-up %.1f ms (pool %.1f, queue %.1f, engine %.1f)%s",
+             "set-up %.1f ms (pool %.1f%s, queue %.1f, engine %.1f)%s",
              a->id.replica, a->id.mode == AXL_RSTAT_RESTART ? "restart mode" : "fresh", cfg->port,
              queue, axl_fmt_ipv4(cfg->addr.addr, ab), cfg->addr.prefix, cfg->pool_bufs,
              pool.hugepages ? " (hugepages)" : "", nsocks + ntecho, nsocks + ntecho == 1 ? "" : "s",
-             (double)(t_set - t_pool) / 1e6, (double)(t_queue - t_pool) / 1e6,
+             (double)(t_set - t_go) / 1e6, pool_ms, standby ? " beforehand" : "",
              (double)(t_engine - t_queue) / 1e6, (double)(t_set - t_engine) / 1e6,
-             a->gate_fd >= 0 ? ", then the start gate" : "");
+             a->gate_fd >= 0 && !standby ? ", then the start gate" : "");
 
     struct replica_loop *L = calloc(1, sizeof(*L));
     if (!L) {
@@ -517,6 +740,15 @@ int replica_main(const struct replica_args *a)
     L->svc = &svc;
     L->link = a->link_fd;
     L->tick = &tick;
+    L->idx = a->id.replica;
+    {
+        double q = cfg->hb_timeout / 4 * 1e9; /* 4 beats per time-out at least */
+        uint64_t mx = (uint64_t)AXL_REPLICA_SLEEP_MAX_MS * AXL_NS_PER_MS;
+        uint64_t mn = (uint64_t)AXL_REPLICA_SLEEP_MIN_MS * AXL_NS_PER_MS;
+        L->sleep_max_ns = q > 0 && q < (double)mx ? AXL_MAX((uint64_t)q, mn) : mx;
+    }
+    for (uint32_t i = 0; i < AXL_REPLICA_CONNS_JOBS; i++)
+        L->jobs[i].fd = -1;
     for (;;) {
         rc = replica_run(L);
         r_stop = 0;
@@ -537,6 +769,9 @@ int replica_main(const struct replica_args *a)
     axl_rstat_set_state(&pg, AXL_RSTAT_STOPPING);
     export_counters(&tick);
     dump_stats(s, cfg, queue);
+    for (uint32_t i = 0; i < AXL_REPLICA_CONNS_JOBS; i++)
+        if (L->jobs[i].fd >= 0) job_end(L, &L->jobs[i]);
+    cap_stop(L, "replica stopping");
     free(L);
 
 out_stack:

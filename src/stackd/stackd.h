@@ -11,6 +11,7 @@
  *   ctl.c         the control socket server (protocol in ctl_proto.h)
  *   apps.c        application sessions: attach, channels, registry entries
  *   link.c        the supervisor -> replica link (link.h)
+ *   metrics.c     the Prometheus endpoint (--metrics, metrics.h)
  */
 #ifndef AXL_STACKD_STACKD_H
 #define AXL_STACKD_STACKD_H
@@ -64,6 +65,7 @@ struct stackd_cfg {
     uint32_t restart_limit; /* give up after more restarts than this ... */
     double restart_window;  /* ... within this many seconds */
     int director;           /* --director: a director process steers the device (director.h) */
+    const char *metrics;    /* --metrics unix:PATH|tcp:IP:PORT (metrics.h), NULL = off */
 };
 
 /* The listener registry: what every replica serves, re-created in a replica
@@ -127,6 +129,8 @@ struct replica_view {
     double down_ms;    /* last death noticed -> ready again, -1 = none */
     int64_t hb_age_ms; /* -1 = none */
     uint64_t heartbeat;
+    double load;   /* busy fraction over the last second, -1 = unknown */
+    int64_t conns; /* TCP entries it holds, -1 = unknown */
 };
 uint32_t sup_nreplicas(struct sup *S);
 void sup_view(struct sup *S, uint32_t i, struct replica_view *v);
@@ -141,6 +145,11 @@ void sup_summary(struct sup *S, pid_t *pid, int64_t *uptime_ms, uint32_t *runnin
 /* Replica i's supervisor link if it is running (its queue and generation in
  * *queue, *gen), else -ESRCH; AXL_ENOENT for no such replica. */
 int sup_replica_link(struct sup *S, uint32_t i, uint32_t *queue, uint32_t *gen);
+/* A conns / capture request (link.h CONNS, CAPTURE) to running replica i:
+ * a SOCK_SEQPACKET socketpair, one end sent to the replica, the other in
+ * *out_fd. 0, -ESRCH (not running), AXL_ENOENT, negative errno. */
+int sup_replica_request(struct sup *S, uint32_t i, uint16_t type, const struct axl_link_cap *cap,
+                        int *out_fd, uint32_t *queue, uint32_t *gen);
 struct axl_registry *sup_registry(struct sup *S);
 struct sup_apps *sup_apps_of(struct sup *S);
 

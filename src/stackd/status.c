@@ -138,6 +138,8 @@ int axl_rstat_read(const void *map, size_t size, const struct axl_rstat_id *id, 
     v.start_ns = atomic_load_explicit(&h->start_ns, memory_order_relaxed);
     v.ready_ns = atomic_load_explicit(&h->ready_ns, memory_order_relaxed);
     v.exports = atomic_load_explicit(&h->exports, memory_order_relaxed);
+    v.busy_ns = atomic_load_explicit(&h->busy_ns, memory_order_relaxed);
+    v.conns = atomic_load_explicit(&h->conns, memory_order_relaxed);
     if (v.state >= AXL_RSTAT__COUNT || v.cpu < -1 || v.cpu >= 65536) return AXL_EMALFORMED;
     if (v.start_ns > limit || v.heartbeat_ns > limit || v.ready_ns > limit) return AXL_EMALFORMED;
     if (v.state >= AXL_RSTAT_STARTING && v.start_ns == 0) return AXL_EMALFORMED;
@@ -220,6 +222,12 @@ void axl_rstat_beat(struct axl_rstat_page *pg, uint64_t now_ns)
     atomic_store_explicit(&h->heartbeat,
                           atomic_load_explicit(&h->heartbeat, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+}
+
+void axl_rstat_load(struct axl_rstat_page *pg, uint64_t busy_ns, uint32_t conns)
+{
+    atomic_store_explicit(&pg->hdr->busy_ns, busy_ns, memory_order_relaxed);
+    atomic_store_explicit(&pg->hdr->conns, conns, memory_order_relaxed);
 }
 
 void axl_rstat_export(struct axl_rstat_page *pg, const uint64_t *v, uint32_t n)

@@ -95,7 +95,9 @@ struct axl_rstat_hdr {
     _Atomic uint64_t exports;      /* (rep) counter exports so far */
     _Atomic uint32_t seq;          /* (rep) counter seqlock, odd while writing */
     _Atomic uint32_t nvalid;       /* (rep) counters[] slots written */
-    uint8_t pad1[128 - 96];
+    _Atomic uint64_t busy_ns;      /* (rep) loop time spent in iterations that did work */
+    _Atomic uint32_t conns;        /* (rep) TCP entries (listeners + connections) now */
+    uint8_t pad1[128 - 108];
 };
 _Static_assert(sizeof(struct axl_rstat_hdr) == 128, "status page ABI");
 _Static_assert(offsetof(struct axl_rstat_hdr, state) == 40, "status page ABI");
@@ -112,6 +114,8 @@ struct axl_rstat_view {
     uint32_t state;
     int32_t cpu;
     uint64_t heartbeat, heartbeat_ns, start_ns, ready_ns, exports;
+    uint64_t busy_ns; /* load: its growth over wall time (axlctl replicas) */
+    uint32_t conns;
 };
 
 /* Counter slots and names of the index space described above. */
@@ -146,6 +150,8 @@ int axl_rstat_attach(struct axl_rstat_page *pg, int fd, const struct axl_rstat_i
 void axl_rstat_detach(struct axl_rstat_page *pg);
 void axl_rstat_set_state(struct axl_rstat_page *pg, enum axl_rstat_state st);
 void axl_rstat_beat(struct axl_rstat_page *pg, uint64_t now_ns);
+/* Load and connection count (with each beat of the loop). */
+void axl_rstat_load(struct axl_rstat_page *pg, uint64_t busy_ns, uint32_t conns);
 /* Write n counters (seqlock). */
 void axl_rstat_export(struct axl_rstat_page *pg, const uint64_t *v, uint32_t n);
 

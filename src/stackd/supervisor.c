@@ -42,7 +42,8 @@
  * up, it exits 1 too.
  *
  * Timing: restart-to-serving = the replica's ready time (its status page,
- * CLOCK_MONOTONIC) - the supervisor's clock just before fork(); down time =
+ * CLOCK_MONOTONIC) - the supervisor's clock just before fork() (for a
+ * pre-forked standby, see spawn_spare: just before its release); down time =
  * ready - the moment the supervisor noticed the death. Both are logged and
  * shown by `axlctl replicas`.
  *
@@ -61,6 +62,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -73,17 +75,21 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "stackd/director.h"
+#include "stackd/metrics.h"
 #include "stackd/stackd.h"
 
 /** AXL_SUP_SCAN_MS: status pages are read at least this often. */
 #define AXL_SUP_SCAN_MS 100
 /** AXL_SUP_STOP_S: time replicas get to leave after SIGTERM before SIGKILL. */
 #define AXL_SUP_STOP_S 5
+/** AXL_SUP_LOAD_MS: window over which a replica's load (busy fraction) is measured. */
+#define AXL_SUP_LOAD_MS 1000
 /** AXL_SUP_HIST: deaths remembered per replica for the crash-loop rule
  *  (must exceed any --restart-limit we accept). */
 #define AXL_SUP_HIST 64
 
-enum { TAG_SIG = 1, TAG_BELL = 2, TAG_CTL = 16 };
+enum { TAG_SIG = 1, TAG_BELL = 2, TAG_CTL = 16, TAG_METRICS = 64 };
+_Static_assert(TAG_CTL + 1 + AXL_CTL_MAX_CLIENTS <= TAG_METRICS, "epoll tags");
 
 enum rep_state { R_STARTING, R_RUNNING, R_STOPPING, R_FAILED, R_STOPPED };
 static const char *const rep_state_name[] = {"starting", "running", "stopping", "failed",
@@ -115,6 +121,17 @@ struct replica {
     double restart_ms, down_ms;
     uint64_t *snap; /* last counter snapshot (axl_rstat_ncounters()) */
     int link_fd;    /* our end of this incarnation's supervisor link, -1 = none */
+    /* load: busy_ns growth over at least AXL_SUP_LOAD_MS of our clock */
+    uint64_t load_t0, load_busy0;
+    double load; /* busy fraction 0..1, -1 = not measured yet */
+    /* The standby: the next incarnation, pre-forked once this one is ready,
+     * its pool already made, waiting at spare_go (1 byte = go, EOF = exit). */
+    pid_t spare_pid; /* 0 = none */
+    int spare_go;    /* our end of its gate (socketpair), -1 = none */
+    int spare_link;  /* our end of its supervisor link, -1 = none */
+    struct axl_rstat_id spare_id;
+    const void *spare_map;
+    size_t spare_map_size;
 };
 
 struct sup {
@@ -139,6 +156,8 @@ struct sup {
     int announced;
     struct sup_apps apps; /* application sessions (apps.c) */
     struct axl_dir_sup dir; /* the director (director.h): entry dir.idx when dir.on */
+    uint32_t req_id;        /* last conns / capture request id (link.h) */
+    struct metrics metrics; /* --metrics (metrics.h): listen_fd -1 when off */
 };
 
 /* ---- the registry ----------------------------------------------------------------- */
@@ -218,9 +237,13 @@ static void child_cleanup(struct sup *S)
     close(S->sigfd);
     if (S->gate_w >= 0) close(S->gate_w); /* else the gate never opens for anyone */
     if (S->ctl_open) ctl_forget(&S->ctl);
+    metrics_forget(&S->metrics);
     for (uint32_t i = 0; i < S->n; i++) {
         if (S->r[i].map) munmap((void *)S->r[i].map, S->r[i].map_size);
         if (S->r[i].link_fd >= 0) close(S->r[i].link_fd); /* other replicas' links */
+        if (S->r[i].spare_go >= 0) close(S->r[i].spare_go); /* else a standby never sees EOF */
+        if (S->r[i].spare_link >= 0) close(S->r[i].spare_link);
+        if (S->r[i].spare_map) munmap((void *)S->r[i].spare_map, S->r[i].spare_map_size);
     }
 }
 
@@ -232,9 +255,10 @@ static void close_link(struct replica *r)
 
 /* Fork the next incarnation of replica r: creates its status page (identity
  * in *id) and its supervisor link (our end in *link), and returns the pid,
- * with the page mapped read-only at *map. */
-static pid_t fork_process(struct sup *S, struct replica *r, uint32_t mode, struct axl_rstat_id *id,
-                          const void **map, size_t *size, int *link)
+ * with the page mapped read-only at *map. gate: the fd it waits at (the
+ * start gate, or a standby's own gate), -1 = none. */
+static pid_t fork_process(struct sup *S, struct replica *r, uint32_t mode, int gate,
+                          struct axl_rstat_id *id, const void **map, size_t *size, int *link)
 {
     id->replica = r->idx;
     id->queue = r->queue;
@@ -274,7 +298,7 @@ static pid_t fork_process(struct sup *S, struct replica *r, uint32_t mode, struc
         if (getppid() != S->pid) _exit(1); /* the supervisor died before prctl */
         struct replica_args a = {
             S->cfg, S->pcfg,   &S->reg, *id,
-            fd,     S->bellfd, r->cpu,  mode == AXL_RSTAT_FRESH ? S->gate_r : -1,
+            fd,     S->bellfd, r->cpu,  gate,
             lk[1]};
         a.dir = S->dir.on ? &S->dir : NULL; /* director.h */
         exit(replica_main(&a)); /* exit, not _exit: LeakSanitizer checks the replica */
@@ -304,6 +328,8 @@ static void adopt(struct sup *S, struct replica *r, pid_t pid, const struct axl_
     r->kill_sig = 0;
     r->last_hb = 0;
     r->last_hb_change_ns = t0;
+    r->load_t0 = r->load_busy0 = 0;
+    r->load = -1;
     memset(r->snap, 0, (size_t)S->ncounters * sizeof(*r->snap));
 }
 
@@ -315,11 +341,81 @@ static int spawn(struct sup *S, struct replica *r, uint32_t mode)
     size_t size;
     int link = -1;
     uint64_t t0 = axl_clock_ns();
-    pid_t pid = fork_process(S, r, mode, &id, &map, &size, &link);
+    pid_t pid = fork_process(S, r, mode, mode == AXL_RSTAT_FRESH ? S->gate_r : -1, &id, &map,
+                             &size, &link);
     if (pid < 0) return pid;
     adopt(S, r, pid, &id, map, size, t0, link);
     axl_debug("sup", "replica %u: forked pid %d (generation %u, %s)", r->idx, (int)pid, r->gen,
               mode == AXL_RSTAT_RESTART ? "restart mode" : "fresh");
+    return 0;
+}
+
+/* ---- the standby --------------------------------------------------------------------
+ * Restart-to-serving was mostly the new process making its pool (32 MB of
+ * page faults for the default --pool) and the fork itself. So once an
+ * incarnation is ready, its successor is forked at once, makes its pool at
+ * nice 10 (it shares the CPU with the replica it will replace, which must
+ * hardly feel it) and waits at its own gate. On a death, promote() gives
+ * it normal priority and one byte: it opens the queue and starts serving.
+ * Not with the director (its replicas share one area, director.c). */
+
+static void forget_spare(struct replica *r)
+{
+    if (r->spare_go >= 0) close(r->spare_go);
+    if (r->spare_link >= 0) close(r->spare_link);
+    if (r->spare_map) munmap((void *)r->spare_map, r->spare_map_size);
+    r->spare_go = r->spare_link = -1;
+    r->spare_map = NULL;
+    r->spare_map_size = 0;
+    r->spare_pid = 0;
+}
+
+static void spawn_spare(struct sup *S, struct replica *r)
+{
+    if (S->dir.on || S->stopping || r->spare_pid > 0 || r->state != R_RUNNING) return;
+    int g[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g) < 0) {
+        axl_warn("sup", "replica %u: standby gate: %s (restarts fork afresh)", r->idx,
+                 strerror(errno));
+        return;
+    }
+    r->spare_go = g[0]; /* set before the fork: the child closes it (child_cleanup) */
+    pid_t pid = fork_process(S, r, AXL_RSTAT_RESTART, g[1], &r->spare_id, &r->spare_map,
+                             &r->spare_map_size, &r->spare_link);
+    close(g[1]);
+    if (pid < 0) {
+        r->spare_map = NULL; /* fork_process unmapped it */
+        r->spare_link = -1;
+        forget_spare(r);
+        return;
+    }
+    r->spare_pid = pid;
+    axl_debug("sup", "replica %u: standby pid %d forked (generation %u)", r->idx, (int)pid,
+              r->spare_id.generation);
+}
+
+/* Make the standby the replica's current incarnation. 0, or -1 when there
+ * is none that can go (then the caller forks afresh). */
+static int promote(struct sup *S, struct replica *r)
+{
+    if (r->spare_pid <= 0) return -1;
+    if (setpriority(PRIO_PROCESS, (id_t)r->spare_pid, 0) < 0)
+        axl_warn("sup", "replica %u: standby pid %d: cannot restore its priority: %s", r->idx,
+                 (int)r->spare_pid, strerror(errno));
+    uint64_t t0 = axl_clock_ns();
+    char go = 1;
+    if (send(r->spare_go, &go, 1, MSG_NOSIGNAL) != 1) { /* it died: reap() forgets it */
+        axl_warn("sup", "replica %u: standby pid %d gone (%s); forking afresh", r->idx,
+                 (int)r->spare_pid, strerror(errno));
+        kill(r->spare_pid, SIGKILL);
+        return -1;
+    }
+    adopt(S, r, r->spare_pid, &r->spare_id, r->spare_map, r->spare_map_size, t0, r->spare_link);
+    r->spare_map = NULL; /* now r->map, r->link_fd */
+    r->spare_link = -1;
+    forget_spare(r); /* closes our end of its gate: it has its byte */
+    axl_debug("sup", "replica %u: standby pid %d released (generation %u)", r->idx, (int)r->pid,
+              r->gen);
     return 0;
 }
 
@@ -336,7 +432,7 @@ static uint32_t nlive(const struct sup *S)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < S->n; i++)
-        n += S->r[i].pid > 0;
+        n += (S->r[i].pid > 0) + (S->r[i].spare_pid > 0);
     return n;
 }
 
@@ -360,6 +456,11 @@ static void begin_stop(struct sup *S, int status, const char *why)
         if (r->pid > 0) {
             send_kill(r, SIGTERM, K_STOP);
             r->state = R_STOPPING;
+        }
+        if (r->spare_pid > 0) { /* EOF at its gate; SIGTERM if it is still making its pool */
+            close(r->spare_go);
+            r->spare_go = -1;
+            kill(r->spare_pid, SIGTERM);
         }
     }
 }
@@ -452,7 +553,7 @@ static void on_death(struct sup *S, struct replica *r, int ws, uint64_t now)
     axl_warn("sup", "replica %u (queue %u, pid %d) died: %s%s; restarting it", r->idx, r->queue,
              (int)pid, r->last_exit, why);
     r->restarts++;
-    if (spawn(S, r, AXL_RSTAT_RESTART) < 0) {
+    if (promote(S, r) < 0 && spawn(S, r, AXL_RSTAT_RESTART) < 0) {
         r->state = R_FAILED;
         axl_err("sup", "replica %u: cannot restart it; giving up on queue %u", r->idx, r->queue);
     }
@@ -465,11 +566,22 @@ static void reap(struct sup *S)
         pid_t pid = waitpid(-1, &ws, WNOHANG);
         if (pid <= 0) return;
         uint64_t now = axl_clock_ns();
-        for (uint32_t i = 0; i < S->n; i++)
-            if (S->r[i].pid == pid) {
-                on_death(S, &S->r[i], ws, now);
+        for (uint32_t i = 0; i < S->n; i++) {
+            struct replica *r = &S->r[i];
+            if (r->pid == pid) {
+                on_death(S, r, ws, now);
                 break;
             }
+            if (r->spare_pid == pid) {
+                if (!S->stopping && !(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
+                    axl_warn("sup", "replica %u: standby pid %d died (%s %d); its next restart "
+                             "forks afresh", r->idx, (int)pid,
+                             WIFSIGNALED(ws) ? "signal" : "exit",
+                             WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+                forget_spare(r);
+                break;
+            }
+        }
     }
 }
 
@@ -517,6 +629,15 @@ static void scan(struct sup *S, uint64_t now)
         }
         r->view = v;
         r->view_ok = 1;
+        if (!r->load_t0 || v.busy_ns < r->load_busy0) {
+            r->load_t0 = now;
+            r->load_busy0 = v.busy_ns;
+        } else if (now - r->load_t0 >= (uint64_t)AXL_SUP_LOAD_MS * AXL_NS_PER_MS) {
+            double f = (double)(v.busy_ns - r->load_busy0) / (double)(now - r->load_t0);
+            r->load = f > 1 ? 1 : f; /* busy time is measured on the replica's clock */
+            r->load_t0 = now;
+            r->load_busy0 = v.busy_ns;
+        }
         if (v.heartbeat != r->last_hb) {
             r->last_hb = v.heartbeat;
             r->last_hb_change_ns = now;
@@ -532,9 +653,10 @@ static void scan(struct sup *S, uint64_t now)
                     send_kill(r, SIGKILL, K_START_TIMEOUT);
                 }
             } else if (v.state == AXL_RSTAT_READY || v.state == AXL_RSTAT_STOPPING) {
-                if (v.state == AXL_RSTAT_READY)
+                if (v.state == AXL_RSTAT_READY) {
                     became_ready(r);
-                else
+                    spawn_spare(S, r);
+                } else
                     r->state = R_RUNNING;
             } else if (now - r->fork_ns > start_limit) {
                 axl_err("sup", "replica %u (pid %d): not ready %.1f s after its start; killing it",
@@ -575,8 +697,10 @@ uint32_t sup_nreplicas(struct sup *S)
 
 int sup_replica_link(struct sup *S, uint32_t i, uint32_t *queue, uint32_t *gen)
 {
-    if (i >= S->n) return AXL_ENOENT;
-    if (S->dir.on && i == S->dir.idx) return -ESRCH; /* the director serves no application */
+    /* The director (the last entry) is no replica for applications or
+     * link requests: "no such replica" (AXL_ENOENT), not "not running",
+     * so callers count it out (ctl.c app_replicas) instead of retrying. */
+    if (i >= S->n || (S->dir.on && i == S->dir.idx)) return AXL_ENOENT;
     struct replica *r = &S->r[i];
     if (r->pid <= 0 || r->link_fd < 0 || (r->state != R_RUNNING && r->state != R_STARTING))
         return -ESRCH;
@@ -614,14 +738,45 @@ void sup_view(struct sup *S, uint32_t i, struct replica_view *v)
     v->restart_ms = r->gen > 1 || r->ever_ready ? r->restart_ms : -1;
     v->down_ms = r->restarts ? r->down_ms : -1;
     v->hb_age_ms = -1;
+    v->load = -1;
+    v->conns = -1;
     if (r->pid > 0 && r->map && axl_rstat_read(r->map, r->map_size, &r->id, now, &rv) == 0) {
         if (rv.cpu >= 0) v->cpu = rv.cpu;
+        v->load = r->load;
+        if (!(S->dir.on && i == S->dir.idx)) v->conns = rv.conns; /* the director has none */
         v->heartbeat = rv.heartbeat;
         if (rv.heartbeat_ns)
             v->hb_age_ms =
                 rv.heartbeat_ns <= now ? (int64_t)((now - rv.heartbeat_ns) / AXL_NS_PER_MS) : 0;
     }
     if (r->state == R_STARTING && r->restart_ms == 0) v->restart_ms = -1;
+}
+
+int sup_replica_request(struct sup *S, uint32_t i, uint16_t type, const struct axl_link_cap *cap,
+                        int *out_fd, uint32_t *queue, uint32_t *gen)
+{
+    int link = sup_replica_link(S, i, queue, gen);
+    if (link < 0) return link;
+    if (S->r[i].state != R_RUNNING) return -ESRCH;
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) return -errno;
+    struct axl_link_msg m;
+    memset(&m, 0, sizeof(m));
+    m.magic = AXL_LINK_MAGIC;
+    m.type = type;
+    m.nfds = 1;
+    if (++S->req_id == 0) S->req_id = 1;
+    m.app_id = S->req_id;
+    if (cap) m.cap = *cap;
+    int rc = axl_link_send(link, &m, sp[1]);
+    close(sp[1]);
+    if (rc < 0) {
+        close(sp[0]);
+        axl_warn("sup", "replica %u: request on its link failed: %s", i, axl_strerror(rc));
+        return rc;
+    }
+    *out_fd = sp[0];
+    return 0;
 }
 
 void sup_counters(struct sup *S, uint32_t i, uint64_t *dst, uint32_t n)
@@ -720,7 +875,9 @@ static int sup_loop(struct sup *S)
                 if (read(S->bellfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
                     axl_debug("sup", "doorbell: %s", strerror(errno));
                 bell = 1;
-            } else if (tag >= TAG_CTL && S->ctl_open)
+            } else if (tag >= TAG_METRICS)
+                metrics_event(&S->metrics, S, tag, evs[i].events);
+            else if (tag >= TAG_CTL && S->ctl_open)
                 ctl_event(&S->ctl, S, tag, evs[i].events);
         }
         now = axl_clock_ns();
@@ -732,12 +889,14 @@ static int sup_loop(struct sup *S)
         }
         if (S->stopping && !S->killed_all && now >= S->stop_deadline_ns) {
             S->killed_all = 1;
-            for (uint32_t i = 0; i < S->n; i++)
+            for (uint32_t i = 0; i < S->n; i++) {
                 if (S->r[i].pid > 0) {
                     axl_warn("sup", "replica %u (pid %d) did not stop in %d s; SIGKILL",
                              S->r[i].idx, (int)S->r[i].pid, AXL_SUP_STOP_S);
                     kill(S->r[i].pid, SIGKILL);
                 }
+                if (S->r[i].spare_pid > 0) kill(S->r[i].spare_pid, SIGKILL);
+            }
         }
     }
 }
@@ -776,6 +935,9 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
     S->start_ns = axl_clock_ns();
     S->sigfd = S->bellfd = S->epfd = -1;
     S->gate_r = S->gate_w = -1;
+    S->metrics.listen_fd = -1;
+    for (uint32_t i = 0; i < AXL_METRICS_CLIENTS; i++)
+        S->metrics.c[i].fd = -1;
     S->n = cfg->replicas ? cfg->replicas : pcfg->nqueues;
     rc = director_sup_init(&S->dir, cfg, pcfg, S->n); /* 1: the director is one more entry */
     if (rc < 0) return 1;
@@ -808,6 +970,7 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
         r->state = R_STOPPED;
         r->restart_ms = r->down_ms = -1;
         r->link_fd = -1;
+        r->spare_go = r->spare_link = -1;
         r->snap = calloc(S->ncounters, sizeof(*r->snap));
         if (!r->snap) {
             fprintf(stderr, "%s: out of memory\n", PROG);
@@ -825,6 +988,10 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
         goto out_fds;
     }
     S->ctl_open = 1;
+    if (cfg->metrics && metrics_open(&S->metrics, cfg->metrics, S->epfd, TAG_METRICS) < 0) {
+        rc = 1;
+        goto out_ctl;
+    }
     rc = axl_port_dev_setup(pcfg);
     if (rc < 0) {
         fprintf(stderr, "%s: cannot set up %s: %s\n", PROG, cfg->port, axl_strerror(rc));
@@ -859,6 +1026,7 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
 out_dev:
     axl_port_dev_teardown(pcfg);
 out_ctl:
+    metrics_close(&S->metrics);
     ctl_close(&S->ctl);
     S->ctl_open = 0;
 out_fds:

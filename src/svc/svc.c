@@ -39,11 +39,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/compiler.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "net/stack.h"
+#include "net/stack_priv.h" /* the engine's address (BIND) */
 #include "net/tcp.h"
+#include "net/tcp_dump.h"
 #include "net/tcp_prepkt.h"
 #include "net/tcp_priv.h" /* AXL_TCP_BACKLOG_MAX */
 
@@ -53,6 +56,12 @@
 /** SVC_CMD_BATCH / SVC_HINT_BATCH: work per app per poll (fairness). */
 #define SVC_CMD_BATCH  256u
 #define SVC_HINT_BATCH 256u
+/** SVC_RECLAIM_BATCH: connections of apps gone reset per loop iteration:
+ *  their RSTs must fit the port's TX ring (AF_XDP: 2048 by default; the
+ *  engine flushes and kicks it between iterations) next to other traffic.
+ *  SVC_RECLAIM_MIN: the batch after the ring refused a frame (back off). */
+#define SVC_RECLAIM_BATCH 256u
+#define SVC_RECLAIM_MIN   32u
 /** SVC_OBJ_INIT: first size of an app's object table (grows to AXL_CHAN_OBJS_MAX). */
 #define SVC_OBJ_INIT 64u
 /** SVC_ITEMS_MAX: spliced sends (SEND+REG / OBJ_SEND) waiting per app. */
@@ -93,10 +102,13 @@ struct svc_sock {
     uint8_t app_closed;  /* CLOSE received */
     uint8_t cleanup_posted, rclosed_posted, connecting;
     uint8_t shut_pending, close_pending, close_abort, shut_done;
+    uint8_t ended;                  /* the engine reported cleanup; c kept to drain RX */
+    int32_t end_err;                /* its error (0: orderly) */
     struct axl_tcp_listener *l;
     struct axl_tcb *c;
     struct axl_udp_sock *u;
     uint16_t lport;                 /* BIND port (host order) */
+    uint32_t laddr;                 /* BIND address (host order): 0 or the engine's */
     uint32_t udp_daddr;             /* UDP CONNECT destination (host order), 0 = none */
     uint16_t udp_dport;
     uint32_t backlog, npending;     /* listener: PENDING sockets announced */
@@ -124,6 +136,10 @@ struct axl_svc_app {
     uint32_t nitems;
     uint32_t zc_refs;
     uint32_t nsocks;
+    uint32_t reclaim_left; /* dead: connections not reset yet (reclaim_step) */
+    uint32_t reclaim_next; /* dead: next socket index reclaim_step looks at */
+    uint32_t reclaim_total; /* dead: connections it held when it died */
+    uint64_t reclaim_t0;    /* dead: when (axl_clock_ns), for the log */
     uint64_t viol_seen; /* ch.stats.violations already counted in SvcViolations */
     int dead; /* no longer served (gone or disconnected) */
     int kick;
@@ -220,6 +236,10 @@ static void conn_drop(struct svc_sock *k)
     if (!k->c) return;
     k->c = NULL;
     k->app->v->st[AXL_SVC_SvcConnsNow]--;
+    if (k->app->dead) { /* every handle of a dead app waits for reclaim_step */
+        k->app->reclaim_left--;
+        k->app->v->st[AXL_SVC_SvcReclaimConns]--;
+    }
 }
 
 /* Free the slot once everything agrees it is over. */
@@ -251,8 +271,31 @@ static void set_dead(struct svc_sock *k, int err)
     atomic_store_explicit(&a->ch.slots[k->id].error, err, memory_order_relaxed);
 }
 
+/* The slot's addresses (abi.h "Addresses"): host order in, network order
+ * in the slot; a 0 argument leaves that field as it is. Called before the
+ * event that tells the app. */
+static void slot_addr(struct svc_sock *k, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                      uint16_t rport)
+{
+    struct axl_chan_slot *sl = &k->app->ch.slots[k->id];
+    if (laddr) atomic_store_explicit(&sl->laddr, htonl(laddr), memory_order_relaxed);
+    if (lport) atomic_store_explicit(&sl->lport, htons(lport), memory_order_relaxed);
+    if (raddr) atomic_store_explicit(&sl->raddr, htonl(raddr), memory_order_relaxed);
+    if (rport) atomic_store_explicit(&sl->rport, htons(rport), memory_order_relaxed);
+}
+
+/* A TCP connection's four (from the engine). */
+static void slot_addr_conn(struct svc_sock *k)
+{
+    struct axl_tcp_info ti;
+    axl_tcp_get_info(k->c, &ti);
+    slot_addr(k, ti.laddr, ti.lport, ti.raddr, ti.rport);
+}
+
 /* ------------------------------------------------------------------------ */
 /* TCP: RX                                                                    */
+
+static void conn_finish(struct svc_sock *k);
 
 static void rx_pump(struct svc_sock *k)
 {
@@ -310,6 +353,9 @@ static void rx_pump(struct svc_sock *k)
         uint32_t avail = axl_bring_used_cached(&a->ch.sock[k->id].rx, 1);
         ev(k, AXL_CHAN_EV_NEW_DATA, 0, 0, AXL_MIN(avail, a->ch.lay.p.rx_size), 0);
     }
+    /* The engine ended the connection: give the handle back once its last
+     * received byte is in the ring (an error end has nothing to keep). */
+    if (k->ended && k->c && (k->end_err || !axl_tcp_readable(k->c))) conn_finish(k);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -340,7 +386,7 @@ static void tx_after_drain(struct svc_sock *k)
 static void tx_pump(struct svc_sock *k)
 {
     struct axl_svc_app *a = k->app;
-    if (!k->c || a->dead) return;
+    if (!k->c || k->ended || a->dead) return;
     const struct axl_bring *tx = &a->ch.sock[k->id].tx;
     for (;;) {
         uint32_t stop = k->tx_req;
@@ -452,16 +498,13 @@ static void on_remote_closed(struct axl_tcb *c, void *user)
     if (user) rx_pump(user);
 }
 
-static void on_cleanup(struct axl_tcb *c, void *user, int err)
+/* The end of an ended connection, once RX is drained: REMOTE_CLOSED (an
+ * error end not reported yet), the slot DEAD, CLEANUP, the handle back. */
+static void conn_finish(struct svc_sock *k)
 {
-    struct svc_sock *k = user;
-    if (!k) return; /* not ours (cannot happen: we set the user when we take a handle) */
-    rx_pump(k); /* bytes that came before the end */
-    if (k->connecting) {
-        k->connecting = 0;
-        post(k->app, AXL_CHAN_EV_DONE, k->id, k->gen, err ? err : -ECONNREFUSED, 0,
-             AXL_CHAN_OP_CONNECT, 0);
-    } else if (!k->rclosed_posted && err) {
+    struct axl_tcb *c = k->c;
+    int err = k->end_err;
+    if (!k->rclosed_posted && err) {
         k->rclosed_posted = 1;
         ev(k, AXL_CHAN_EV_REMOTE_CLOSED, err, 0, 0, 0);
     }
@@ -470,8 +513,35 @@ static void on_cleanup(struct axl_tcb *c, void *user, int err)
         k->cleanup_posted = 1;
         ev(k, AXL_CHAN_EV_CLEANUP, err, 0, 0, 0);
     }
-    /* Our handle is over: give it back (pending zero-copy memory is reported
-     * by zc_done). Spliced items not started are reported undone. */
+    axl_tcp_close(c);
+    conn_drop(k);
+    sock_maybe_free(k);
+}
+
+/* The engine says the connection is over. An orderly end (err 0: both FINs
+ * exchanged, e.g. our FIN went first and the peer's came while the app's
+ * RX ring was full) keeps the received bytes in the engine (RFC 9293
+ * §3.10.7.4 does not flush queues on an orderly close): we keep the handle
+ * until rx_pump has moved the last byte into the ring (the app's RX hints
+ * drive it), then REMOTE_CLOSED, CLEANUP and the handle goes back
+ * (conn_finish). An error end flushed everything: finish now. The TX side
+ * is over at once either way. */
+static void on_cleanup(struct axl_tcb *c, void *user, int err)
+{
+    struct svc_sock *k = user;
+    (void)c;
+    if (!k || k->ended) return; /* not ours (cannot happen: we set the user when we take a handle) */
+    k->ended = 1;
+    k->end_err = err;
+    if (k->connecting) {
+        k->connecting = 0;
+        k->rclosed_posted = 1; /* the DONE says it */
+        post(k->app, AXL_CHAN_EV_DONE, k->id, k->gen, err ? err : -ECONNREFUSED, 0,
+             AXL_CHAN_OP_CONNECT, 0);
+        if (!err) k->end_err = -ECONNREFUSED;
+    }
+    /* Pending zero-copy memory is reported by zc_done. Spliced items not
+     * started are reported undone. */
     for (struct svc_item *it = k->fifo, *nx; it; it = nx) {
         nx = it->next;
         post(k->app, AXL_CHAN_EV_DONE, k->id, k->gen, err ? err : -EPIPE, it->cookie, it->op, 0);
@@ -480,9 +550,9 @@ static void on_cleanup(struct axl_tcb *c, void *user, int err)
     }
     k->fifo = k->fifo_tail = NULL;
     k->close_pending = k->shut_pending = 0;
-    axl_tcp_close(c);
-    conn_drop(k);
-    sock_maybe_free(k);
+    axl_chan_stk_sock_flags(&k->app->ch, k->id, AXL_CHAN_SF_TX_SHUT, 0);
+    rx_pump(k); /* bytes that came before the end; finishes when they all fit */
+    if (k->c && k->app->dead) conn_finish(k);
 }
 
 static void on_new_conn(struct axl_tcp_listener *l, void *user);
@@ -516,6 +586,7 @@ static void accept_more(struct svc_sock *k)
         a->v->st[AXL_SVC_SvcConnsNow]++;
         k->npending++;
         axl_tcp_set_user(c, &conn_ops, n);
+        slot_addr_conn(n);
         ev(n, AXL_CHAN_EV_NEW_CONN, 0, 0, k->id, k->gen);
         rx_pump(n); /* bytes that came with the handshake go into its ring now */
     }
@@ -574,7 +645,9 @@ static void on_udp(struct axl_udp_sock *us, const uint8_t *data, uint32_t len, u
 static int udp_ensure_bound(struct svc_sock *k)
 {
     if (k->u) return 0;
-    return axl_udp_bind(k->app->v->s, k->lport, on_udp, k, &k->u);
+    int r = axl_udp_bind(k->app->v->s, k->lport, on_udp, k, &k->u);
+    if (r == 0) slot_addr(k, k->laddr, axl_udp_local_port(k->u), 0, 0);
+    return r;
 }
 
 /* Copy n ring bytes at position pos into dst (wrapping). */
@@ -686,6 +759,7 @@ static int cmd_send(struct axl_svc_app *a, struct svc_sock *k, const struct axl_
             return 1;
         }
         if (!k->c || k->shut_done) return -ENOTCONN;
+        if (k->ended) return k->end_err ? k->end_err : -EPIPE;
         if (a->nitems >= SVC_ITEMS_MAX) return -ENOBUFS;
         struct svc_item *it = calloc(1, sizeof(*it));
         if (!it) return -ENOMEM;
@@ -715,6 +789,7 @@ static int cmd_send(struct axl_svc_app *a, struct svc_sock *k, const struct axl_
         return 1;
     }
     if (!k->c || k->shut_done) return -ENOTCONN;
+    if (k->ended) return k->end_err ? k->end_err : -EPIPE;
     k->tx_req += c->len;
     tx_pump(k);
     return 1;
@@ -731,6 +806,7 @@ static int cmd_connect(struct axl_svc_app *a, struct svc_sock *k, const struct a
         if (r < 0) return r;
         k->udp_daddr = daddr;
         k->udp_dport = dport;
+        slot_addr(k, 0, 0, daddr, dport);
         return 0;
     }
     if (sock_state(a, k) != AXL_CHAN_SS_OPEN || k->c || k->l) return -EISCONN;
@@ -740,6 +816,7 @@ static int cmd_connect(struct axl_svc_app *a, struct svc_sock *k, const struct a
         return r;
     }
     a->v->st[AXL_SVC_SvcConnsNow]++;
+    slot_addr_conn(k); /* the engine chose the local port: known before the DONE */
     apply_opts(k);
     k->connecting = 1;
     axl_chan_stk_sock_state(&a->ch, k->id, AXL_CHAN_SS_CONNECTING);
@@ -768,7 +845,10 @@ static int cmd_close(struct axl_svc_app *a, struct svc_sock *k, const struct axl
     if (k->c) {
         axl_chan_stk_sock_state(&a->ch, k->id, AXL_CHAN_SS_CLOSING);
         k->connecting = 0;
-        if (abort_) {
+        if (k->ended) { /* over: bytes not yet in the ring go with the handle */
+            axl_tcp_close(k->c);
+            conn_drop(k);
+        } else if (abort_) {
             axl_tcp_abort(k->c);
             conn_drop(k);
         } else if (k->tx_sent != k->tx_req || k->fifo) {
@@ -816,6 +896,7 @@ static int cmd_obj(struct axl_svc_app *a, struct svc_sock *k, const struct axl_c
     }
     /* OBJ_SEND: spliced after the ring bytes asked for so far */
     if (!k->c || k->shut_done || k->proto != AXL_CHAN_PROTO_TCP) return -ENOTCONN;
+    if (k->ended) return k->end_err ? k->end_err : -EPIPE;
     if (a->nitems >= SVC_ITEMS_MAX) return -ENOBUFS;
     struct svc_item *it = calloc(1, sizeof(*it));
     if (!it) return -ENOMEM;
@@ -856,25 +937,39 @@ static int exec_cmd(struct axl_svc_app *a, const struct axl_chan_cmd *c)
     case AXL_CHAN_OP_BIND: {
         if (c->family != AXL_CHAN_AF_INET) return -EAFNOSUPPORT;
         if (k->lport || k->u || k->c || k->l) return -EINVAL;
+        /* Only INADDR_ANY or the engine's own address can be bound: any
+         * other is not ours (POSIX bind(): EADDRNOTAVAIL). */
+        uint32_t baddr = ((uint32_t)c->addr[0] << 24) | ((uint32_t)c->addr[1] << 16) |
+                         ((uint32_t)c->addr[2] << 8) | c->addr[3];
+        if (baddr && baddr != v->s->addr) return -EADDRNOTAVAIL;
         k->lport = ntohs(c->port);
+        k->laddr = baddr;
         if (k->proto == AXL_CHAN_PROTO_UDP) {
             int r = udp_ensure_bound(k);
-            if (r < 0) k->lport = 0;
+            if (r < 0) {
+                k->lport = 0;
+                k->laddr = 0;
+            }
             return r;
         }
+        slot_addr(k, baddr, k->lport, 0, 0);
         return 0;
     }
     case AXL_CHAN_OP_LISTEN: {
         if (k->proto != AXL_CHAN_PROTO_TCP) return -EOPNOTSUPP;
         if (st != AXL_CHAN_SS_OPEN || k->c || k->l) return -EINVAL;
         if (!k->lport) return -EDESTADDRREQ;
-        int r = axl_tcp_listen(v->s, k->lport, AXL_MIN(c->arg, (uint32_t)AXL_TCP_BACKLOG_MAX),
+        /* POSIX listen(): a backlog beyond the limit is clamped to it (the
+         * decoder lets any backlog >= 1 through): here the app's socket
+         * limit, and the engine's accept queue bound. */
+        uint32_t backlog = AXL_MIN(c->arg, a->ch.lay.p.max_socks);
+        int r = axl_tcp_listen(v->s, k->lport, AXL_MIN(backlog, (uint32_t)AXL_TCP_BACKLOG_MAX),
                                &conn_ops, k, &k->l);
         if (r < 0) {
             k->l = NULL;
             return r;
         }
-        k->backlog = c->arg;
+        k->backlog = backlog;
         apply_opts(k);
         axl_chan_stk_sock_state(&a->ch, k->id, AXL_CHAN_SS_LISTEN);
         return 0;
@@ -909,6 +1004,7 @@ static int exec_cmd(struct axl_svc_app *a, const struct axl_chan_cmd *c)
     case AXL_CHAN_OP_SHUTDOWN:
         if (k->proto != AXL_CHAN_PROTO_TCP) return 0;
         if (!k->c) return -ENOTCONN;
+        if (k->ended) return 0; /* the connection is over: nothing more goes out */
         if (c->arg >= 1 && !k->shut_done) {
             k->shut_done = 1;
             axl_chan_stk_sock_flags(&a->ch, k->id, AXL_CHAN_SF_TX_SHUT, 0);
@@ -952,8 +1048,9 @@ static void app_free(struct axl_svc_app *a)
     (void)v;
 }
 
-/* Stop serving a: abort every connection, close listeners and UDP sockets,
- * release objects. The memory goes once the engine holds none of it. */
+/* Stop serving a: close listeners and UDP sockets, release objects; its
+ * connections are reset by reclaim_step, a batch per loop iteration. The
+ * memory goes once the engine holds none of it. */
 static void app_kill(struct axl_svc_app *a, int disconnect, const char *why)
 {
     struct axl_svc *v = a->v;
@@ -978,14 +1075,16 @@ static void app_kill(struct axl_svc_app *a, int disconnect, const char *why)
         k->l = NULL;
         if (k->u) axl_udp_close(v->s, k->u);
         k->u = NULL;
-        if (k->c) {
-            struct axl_tcb *c = k->c;
-            conn_drop(k);
-            axl_tcp_abort(c); /* RST (RFC 9293 §3.10.5); zc_done may follow */
+        if (k->c) { /* reset later, in a batch (reclaim_step) */
+            a->reclaim_left++;
+            v->st[AXL_SVC_SvcReclaimConns]++;
         }
         k->cleanup_posted = 1;
         sock_maybe_free(k);
     }
+    a->reclaim_next = 0;
+    a->reclaim_total = a->reclaim_left;
+    a->reclaim_t0 = axl_clock_ns();
     for (uint32_t i = 0; i < a->nobj; i++)
         if (a->obj[i]) axl_tcp_obj_release(a->obj[i]);
     if (a->obj) memset(a->obj, 0, a->nobj * sizeof(*a->obj));
@@ -1003,11 +1102,58 @@ static void app_kill(struct axl_svc_app *a, int disconnect, const char *why)
     v->st[AXL_SVC_SvcReclaimPending]++;
 }
 
+/* Reset up to max connections of the dead app a (all: UINT32_MAX); the
+ * count done. An app that dies holding more connections than the port's TX
+ * ring has slots cannot reset them all at once: the RSTs beyond the ring
+ * would be dropped and those peers would learn only on their next segment.
+ * RFC 9293 §3.10.5 ABORT (RST in synchronized states), as Linux does on
+ * close with unread data (RFC 9293 §3.10.4, RFC 1122 §4.2.2.13). */
+static uint32_t reclaim_conns(struct axl_svc_app *a, uint32_t max)
+{
+    uint32_t n = 0;
+    while (a->reclaim_left && n < max && a->reclaim_next < a->ch.lay.p.max_socks) {
+        struct svc_sock *k = &a->sk[a->reclaim_next];
+        if (!k->proto || !k->c) {
+            a->reclaim_next++;
+            continue;
+        }
+        struct axl_tcb *c = k->c;
+        int ended = k->ended;
+        conn_drop(k);
+        if (ended)
+            axl_tcp_close(c); /* already over: no RST to send, just the handle back */
+        else
+            axl_tcp_abort(c); /* RST; zc_done may follow */
+        a->v->st[AXL_SVC_SvcReclaimResets]++;
+        sock_maybe_free(k);
+        n++;
+    }
+    if (n && !a->reclaim_left)
+        axl_info("svc", "app %u (%s): %u connection%s reset in %.1f ms", a->id, a->name,
+                 a->reclaim_total, a->reclaim_total == 1 ? "" : "s",
+                 (double)(axl_clock_ns() - a->reclaim_t0) / 1e6);
+    return n;
+}
+
+/* One loop iteration's share of the reclaim: SVC_RECLAIM_BATCH resets over
+ * the dying apps, or SVC_RECLAIM_MIN when the port's TX ring refused a
+ * frame since the last step (it is full: let the engine drain it). */
+static uint32_t reclaim_step(struct axl_svc *v)
+{
+    if (!v->st[AXL_SVC_SvcReclaimConns]) return 0;
+    uint64_t drops = AXL_STAT_GET(v->s, DropTxRingFull);
+    uint32_t budget = drops != v->reclaim_drops ? SVC_RECLAIM_MIN : SVC_RECLAIM_BATCH, n = 0;
+    v->reclaim_drops = drops;
+    for (struct axl_svc_app *a = v->dying; a && n < budget; a = a->next)
+        n += reclaim_conns(a, budget - n);
+    return n;
+}
+
 static void reap_dying(struct axl_svc *v)
 {
     for (struct axl_svc_app **pp = &v->dying; *pp;) {
         struct axl_svc_app *a = *pp;
-        if (a->zc_refs) {
+        if (a->zc_refs || a->reclaim_left) {
             pp = &a->next;
             continue;
         }
@@ -1132,7 +1278,10 @@ uint32_t axl_svc_poll(struct axl_svc *v)
             v->apps[i]->kick = 0;
             axl_chan_stk_kick(&v->apps[i]->ch);
         }
-    if (v->dying) reap_dying(v);
+    if (v->dying) {
+        work += reclaim_step(v);
+        reap_dying(v);
+    }
     return work;
 }
 
@@ -1149,6 +1298,7 @@ int axl_svc_prepare_sleep(struct axl_svc *v)
 
 uint64_t axl_svc_sleep_max_ns(const struct axl_svc *v)
 {
+    if (v->st[AXL_SVC_SvcReclaimConns]) return 0; /* resets still to send */
     /* Deferred events wait for room the app makes without telling us. */
     for (uint32_t i = 0; i < v->napps; i++)
         if (v->apps[i]->evb_n) return 1000000ull;
@@ -1209,6 +1359,71 @@ uint32_t axl_svc_pollfds_done(struct axl_svc *v, const struct pollfd *pfd, uint3
     return work;
 }
 
+/* ------------------------------------------------------------------------ */
+/* conns owners                                                               */
+
+struct svc_own {
+    uint64_t key; /* laddr << 32 | lport << 16 | rport, raddr in key2 */
+    uint32_t key2;
+    uint32_t app_id;
+    pid_t pid;
+};
+
+static int own_cmp(const void *x, const void *y)
+{
+    const struct svc_own *a = x, *b = y;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return a->key2 < b->key2 ? -1 : a->key2 > b->key2;
+}
+
+static struct svc_own own_key(uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    struct svc_own o = {((uint64_t)laddr << 32) | ((uint64_t)lport << 16) | rport, raddr, 0, 0};
+    return o;
+}
+
+int axl_svc_conn_owners(const struct axl_svc *v, const struct axl_tcp_dump_rec *rec, uint32_t n,
+                        uint32_t *app_id, pid_t *pid)
+{
+    uint64_t cap = 0;
+    for (uint32_t i = 0; i < v->napps; i++)
+        cap += v->apps[i]->nsocks;
+    struct svc_own *t = cap ? malloc(cap * sizeof(*t)) : NULL;
+    if (cap && !t) return AXL_ENOMEM;
+    uint64_t m = 0;
+    for (uint32_t i = 0; i < v->napps; i++) { /* what each app holds now */
+        const struct axl_svc_app *a = v->apps[i];
+        for (uint32_t j = 0; j < a->ch.lay.p.max_socks && m < cap; j++) {
+            const struct svc_sock *k = &a->sk[j];
+            if (!k->proto || (!k->c && !k->l)) continue;
+            if (k->c) {
+                struct axl_tcp_info ti;
+                axl_tcp_get_info(k->c, &ti);
+                t[m] = own_key(ti.laddr, ti.lport, ti.raddr, ti.rport);
+            } else {
+                t[m] = own_key(0, axl_tcp_listener_port(k->l), 0, 0);
+            }
+            t[m].app_id = a->id;
+            t[m].pid = a->pid;
+            m++;
+        }
+    }
+    if (m) qsort(t, m, sizeof(*t), own_cmp);
+    int found = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        /* A listener's record is keyed by its port alone (the key of k->l above). */
+        struct svc_own q = rec[i].state == AXL_TCP_LISTEN
+                               ? own_key(0, rec[i].lport, 0, 0)
+                               : own_key(rec[i].laddr, rec[i].lport, rec[i].raddr, rec[i].rport);
+        const struct svc_own *hit = m ? bsearch(&q, t, m, sizeof(*t), own_cmp) : NULL;
+        app_id[i] = hit ? hit->app_id : 0;
+        pid[i] = hit ? hit->pid : 0;
+        found += hit != NULL;
+    }
+    free(t);
+    return found;
+}
+
 uint32_t axl_svc_stats_copy(const struct axl_svc *v, uint64_t *dst, uint32_t n)
 {
     uint32_t k = AXL_MIN(n, (uint32_t)AXL_SVC__COUNT);
@@ -1240,6 +1455,9 @@ void axl_svc_stop(struct axl_svc *v)
 {
     while (v->napps)
         app_kill(v->apps[0], 0, "the replica stops");
+    /* The engine goes next: every connection of every app is reset now. */
+    for (struct axl_svc_app *a = v->dying; a; a = a->next)
+        reclaim_conns(a, UINT32_MAX);
 }
 
 void axl_svc_fini(struct axl_svc *v)

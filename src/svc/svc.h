@@ -19,9 +19,12 @@
  *     poll(2) on axl_svc_pollfds (the bell + every app's socket) ->
  *     axl_svc_wake_done -> axl_svc_pollfds_done (REGMEM, hang-ups)
  *   APP_GONE / the app's socket closes / too many violations ->
- *     app_kill: every connection aborted, listeners and UDP sockets closed,
- *     objects released; the channel is unmapped once the engine holds no
- *     zero-copy reference into the app's memory any more.
+ *     app_kill: listeners and UDP sockets closed, objects released, the app
+ *     onto the dying list; then axl_svc_poll -> reclaim_step resets its
+ *     connections in batches (SVC_RECLAIM_BATCH per loop iteration, so the
+ *     RSTs fit the port's TX ring, which the engine flushes in between);
+ *     the channel is unmapped once every connection is reset and the engine
+ *     holds no zero-copy reference into the app's memory any more.
  *
  * Data path: RX bytes are copied once, from the engine's receive queue into
  * the socket's RX ring (then released: axl_tcp_recv_done), as far as the
@@ -56,6 +59,8 @@ struct axl_stack;
     X(SvcSocketsNow)       /* G channel sockets in use (all apps) */                               \
     X(SvcConnsNow)         /* G engine connections the service holds */                            \
     X(SvcReclaimPending)   /* G apps gone whose memory the engine still references */             \
+    X(SvcReclaimConns)     /* G connections of apps gone, not reset yet (batched reclaim) */     \
+    X(SvcReclaimResets)    /* connections of apps gone reset (or closed) by the reclaim */        \
     X(SvcCmds)             /* commands executed */                                                 \
     X(SvcCmdErrors)        /* commands answered with an error status */                            \
     X(SvcEvents)           /* events posted */                                                     \
@@ -92,7 +97,9 @@ struct axl_svc {
     int bell; /* eventfd: apps write it to wake us (abi.h AXL_CHAN_MSG_HELLO) */
     struct axl_svc_app *apps[AXL_SVC_MAX_APPS];
     uint32_t napps;
-    struct axl_svc_app *dying; /* gone, waiting for the engine to drop references */
+    struct axl_svc_app *dying; /* gone: connections reset in batches, then waiting for the
+                                * engine to drop its references */
+    uint64_t reclaim_drops;    /* the engine's DropTxRingFull at the last reclaim step */
     uint8_t *scratch;          /* AXL_CHAN_DGRAM_MAX: a UDP datagram across the ring end */
     uint64_t st[AXL_SVC__COUNT];
 };
@@ -128,6 +135,18 @@ uint32_t axl_svc_pollfds(struct axl_svc *v, struct pollfd *pfd, uint32_t max);
 /* Handle what poll(2) reported on those same fds (drains the bell, serves
  * REGMEM, notices apps that hung up). Returns the work done. */
 uint32_t axl_svc_pollfds_done(struct axl_svc *v, const struct pollfd *pfd, uint32_t n);
+
+/* Who owns the TCP entries of a conns snapshot (net/tcp_dump.h, filled by
+ * axl_tcp_dump on this replica's engine): for each of the n records, the
+ * application holding it through this service, matched by the tuple
+ * (listeners: local port), in app_id[i] and pid[i]; 0 / 0 when no app holds
+ * it (a built-in server's, or one the app closed and the engine finishes).
+ * Connections the app opened itself are included (the engine does not know
+ * applications; this layer does). Not for the packet path: it allocates and
+ * sorts. Returns the records attributed, or AXL_ENOMEM (nothing written). */
+struct axl_tcp_dump_rec;
+int axl_svc_conn_owners(const struct axl_svc *v, const struct axl_tcp_dump_rec *rec, uint32_t n,
+                        uint32_t *app_id, pid_t *pid);
 
 /* Counters into dst (up to n): count written. */
 uint32_t axl_svc_stats_copy(const struct axl_svc *v, uint64_t *dst, uint32_t n);

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (c.len == 0 || c.len > d.rx_size) abort();
             break;
         case AXL_CHAN_OP_LISTEN:
-            if (c.arg == 0 || c.arg > d.max_socks) abort();
+            if (c.arg == 0) abort(); /* above the limit is clamped by the stack */
             break;
         case AXL_CHAN_OP_ACCEPT:
             if (c.arg >= d.max_socks) abort();

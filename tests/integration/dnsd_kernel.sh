@@ -199,8 +199,8 @@ EOF
 
 run_suite rtc --port "afxdp:$IF_S" --addr "$ADDR_S/24"
 
-# Isolated mode: the same against axl-dnsd --stack, once axl-stackd attaches
-# applications (detected by trying: "not available" means not yet built).
+# Isolated mode: the same against axl-dnsd --stack attached to axl-stackd
+# (AXL_DNSD_MODE=rtc skips it).
 if [ "${AXL_DNSD_MODE:-auto}" != rtc ]; then
   start_stackd stackd --port "afxdp:$IF_S" --addr "$ADDR_S/24"
   sleep 1
@@ -214,7 +214,7 @@ if [ "${AXL_DNSD_MODE:-auto}" != rtc ]; then
     check "isolated: axl-stackd clean exit" stop_stackd
   else
     wait "$ppid" 2>/dev/null
-    echo "# isolated mode not run: $(tail -n 1 "$TMPD/probe.out")"
+    not_ok "isolated: axl-dnsd --stack attaches ($(tail -n 1 "$TMPD/probe.out"))"
     stop_stackd
   fi
 fi

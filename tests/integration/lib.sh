@@ -278,3 +278,27 @@ gap = max((b - a for a, b in zip(ts, ts[1:])), default=0.0)
 lost = (seqs[-1] - seqs[0] + 1 - len(set(seqs))) if seqs else 0
 print(len(ts), lost, "%.1f" % (gap * 1000))' "$1"
 }
+
+# ---- reliability (tests/integration/rel_*.sh, bench/reliability.sh)
+
+# kv KEY: the value of the first KEY=VALUE word in the lines read ("" if none).
+kv() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit } }'; }
+# pctl P: the P-th percentile (nearest rank) of the numbers read, one a line ("-" if none).
+pctl() {
+  sort -g | awk -v p="$1" '{ v[NR] = $1 } END { if (!NR) { print "-"; exit }
+    i = int(p / 100 * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; print v[i] }'
+}
+# figure NAME VALUE [UNIT/NOTE...]: a measured figure (bench/reliability.sh collects them).
+figure() { echo "figure $*"; }
+# pid_rss_kb PID: resident memory of a process in kB ("" when it is gone).
+pid_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# wait_stat N COUNTER VALUE [SECONDS]: until replica N's COUNTER (or "total")
+# equals VALUE; returns 1 on time-out.
+wait_stat() {
+  local i
+  for ((i = 0; i < ${4:-10} * 20; i++)); do
+    [ "$(replica_stat "$1" "$2")" = "$3" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}

@@ -512,6 +512,12 @@ static int child_pingpong(int sock, void *arg)
         uint64_t give_up = axl_clock_ns() + 10 * AXL_NS_PER_S;
         for (;;) {
             CHILD_CHECK(axl_clock_ns() < give_up);
+            /* Note the stack's activity first, then look at the ring, then
+             * sleep on what was noted: a publish after the look bumps the
+             * activity past it, so the sleep returns at once. (Scanning
+             * after the look would take in a bump whose data was never
+             * seen, and sleep through it.) */
+            axl_chan_app_scan(&a, ids, 64);
             int n = axl_chan_app_rx_peek(&a, &s, cs);
             CHILD_CHECK(n >= 0);
             if (n) {
@@ -520,7 +526,6 @@ static int child_pingpong(int sock, void *arg)
                 axl_chan_app_rx_commit(&a, &s, 1);
                 break;
             }
-            axl_chan_app_scan(&a, ids, 64);
             axl_chan_app_sleep(&a, AXL_NS_PER_S); /* no spinning at all */
         }
     }

@@ -4,7 +4,9 @@
  * a table of sessions (input -> exact reply bytes, as memcached answers),
  * each fed whole, one byte at a time, and in pseudo-random splits; plus the
  * line limit (garbage closes the connection), multi-get lines, quit,
- * back-pressure and zero-copy reply pieces that keep their item alive.
+ * back-pressure and zero-copy reply pieces that keep their item alive. The
+ * table runs with values by reference, all copied (copy_max) and mixed; small
+ * values copied make a reply one piece.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,18 +177,20 @@ static void build_big(void)
     snprintf(big_get_out, sizeof(big_get_out), "STORED\r\nVALUE zz 0 1\r\nq\r\nEND\r\n");
 }
 
-static void check_case(const struct tcase *tc, size_t (*step)(size_t, size_t), const char *how)
+static void check_case(const struct tcase *tc, size_t (*step)(size_t, size_t), const char *how,
+                       uint32_t copy_max)
 {
     const char *in = tc->in, *want = tc->out;
     if (!in && strcmp(tc->name, "too large swallowed") == 0) in = big_set, want = big_set_out;
     if (!in && strcmp(tc->name, "long get line") == 0) in = big_get, want = big_get_out;
     struct fx f;
     fx_open(&f);
+    f.info.copy_max = copy_max;
     static char out[1 << 16];
     size_t n = run(&f, in, strlen(in), step, out, sizeof(out));
     if (n != strlen(want) || memcmp(out, want, n) != 0) {
-        fprintf(stderr, "case '%s' (%s):\n--- want\n%s\n--- got\n%.*s\n", tc->name, how, want,
-                (int)n, out);
+        fprintf(stderr, "case '%s' (%s, copy_max %u):\n--- want\n%s\n--- got\n%.*s\n", tc->name,
+                how, copy_max, want, (int)n, out);
         fail();
     }
     fx_close(&f);
@@ -195,20 +199,24 @@ static void check_case(const struct tcase *tc, size_t (*step)(size_t, size_t), c
 static void test_table_whole(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) check_case(&cases[i], whole, "whole");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        check_case(&cases[i], whole, "whole", 0);
+        check_case(&cases[i], whole, "whole", 4);
+        check_case(&cases[i], whole, "whole", KV_COPY_MAX_DEFAULT);
+    }
 }
 
 static void test_table_bytewise(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        check_case(&cases[i], bytewise, "one byte at a time");
+        check_case(&cases[i], bytewise, "one byte at a time", KV_COPY_MAX_DEFAULT);
 }
 
 static void test_table_ragged(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) check_case(&cases[i], ragged, "ragged");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) check_case(&cases[i], ragged, "ragged", 4);
 }
 
 /* stats: the counters move and the names memcached clients read are there. */
@@ -332,7 +340,7 @@ static void test_backpressure(void **state)
 
 /* A reply piece taken for a zero-copy send keeps its bytes: the key is
  * overwritten and deleted meanwhile, the old value stays intact in the arena
- * until released. */
+ * until released. (copy_max 0: every value by reference.) */
 static void test_zero_copy_piece(void **state)
 {
     (void)state;
@@ -374,6 +382,48 @@ static void test_zero_copy_piece(void **state)
     fx_close(&f);
 }
 
+/* copy_max: pipelined replies with small values are one COPY piece (one
+ * send) holding no reference; a value above copy_max is still an ITEM piece
+ * (zero-copy) between the header and END. */
+static void test_small_values_copied(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_open(&f);
+    f.info.copy_max = 64;
+    char in[512];
+    int n = snprintf(in, sizeof(in), "set k 0 0 5\r\nhello\r\nset b 0 0 63\r\n%063d\r\n", 7);
+    assert_int_equal(kv_conn_input(f.c, (const uint8_t *)in, (size_t)n, NOW), (size_t)n);
+    kv_conn_drain(f.c, NULL, 0);
+    const char *gets = "get k\r\nget k\r\nget b k\r\n";
+    assert_int_equal(kv_conn_input(f.c, (const uint8_t *)gets, strlen(gets), NOW), strlen(gets));
+    /* overwritten and deleted before the replies are sent: no zombie, the
+     * copied bytes are the old value */
+    const char *upd = "set k 0 0 5\r\nWORLD\r\ndelete k\r\n";
+    assert_int_equal(kv_conn_input(f.c, (const uint8_t *)upd, strlen(upd), NOW), strlen(upd));
+    assert_int_equal(kv_store_stats(f.st)->zombies, 0);
+    struct kv_out o;
+    assert_true(kv_conn_out_peek(f.c, &o));
+    assert_int_equal(o.kind, KV_OUT_COPY);
+    const char *want1 = "VALUE k 0 5\r\nhello\r\nEND\r\nVALUE k 0 5\r\nhello\r\nEND\r\n"
+                        "VALUE b 0 63\r\n";
+    assert_int_equal(o.len, strlen(want1));
+    assert_memory_equal(o.p, want1, o.len);
+    kv_conn_out_consume(f.c, o.len);
+    assert_true(kv_conn_out_peek(f.c, &o));
+    assert_int_equal(o.kind, KV_OUT_ITEM); /* 63 + CRLF = 65 > 64: by reference */
+    assert_int_equal(o.len, 65);
+    kv_conn_out_consume(f.c, o.len);
+    assert_true(kv_conn_out_peek(f.c, &o));
+    assert_int_equal(o.kind, KV_OUT_COPY);
+    const char *want2 = "VALUE k 0 5\r\nhello\r\nEND\r\nSTORED\r\nDELETED\r\n";
+    assert_int_equal(o.len, strlen(want2));
+    assert_memory_equal(o.p, want2, o.len);
+    kv_conn_out_consume(f.c, o.len);
+    assert_int_equal(kv_conn_out_peek(f.c, &o), 0);
+    fx_close(&f);
+}
+
 int main(void)
 {
     build_big();
@@ -387,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_quit),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_zero_copy_piece),
+        cmocka_unit_test(test_small_values_copied),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

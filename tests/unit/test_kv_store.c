@@ -144,6 +144,9 @@ static void test_referenced_not_reused(void **state)
     for (int i = 0; i < 20000; i++) {
         snprintf(key, sizeof(key), "z%d", i);
         assert_int_equal(put(f.st, key, v, KV_SET, 0, 0, T0), KV_STORED);
+        /* keep "held" in use: else, the least recently used item of the
+         * store, its page goes to the busier class (page balancing) */
+        if (i % 100 == 0) assert_non_null(val(f.st, "held", T0));
     }
     for (int i = 0; i < 400; i++) assert_int_equal(bytes[i], 'a');
     assert_string_equal(val(f.st, "held", T0), "new");
@@ -201,6 +204,135 @@ static void test_page_mover(void **state)
     for (size_t j = 0; j < nheld; j++) kv_release(f.st, held[j]);
     /* with the references gone, a page can move again */
     assert_int_equal(put(f.st, "big2", big, KV_SET, 0, 0, T0), KV_STORED);
+    close_store(&f);
+}
+
+/* Slab calcification (the memcaslap misses of kvd_kernel.sh): every page was
+ * handed to a class holding one item; a class filled later must take those
+ * pages (page balancing, free rule) rather than evict its own items. */
+static void test_page_balance_free(void **state)
+{
+    (void)state;
+    struct sfx f;
+    open_store(&f, 8u << 20, 1000); /* 1 MiB pages: 7 */
+    static const int lens[] = { 200, 300, 450, 600, 800, 950, 10 };
+    char key[32], v[1001];
+    memset(v, 'p', sizeof(v) - 1);
+    for (int i = 0; i < 7; i++) {
+        v[lens[i]] = 0;
+        snprintf(key, sizeof(key), "p%d", i);
+        assert_int_equal(put(f.st, key, v, KV_SET, 0, 0, T0), KV_STORED);
+        v[lens[i]] = 'p';
+    }
+    struct kv_stats *s = kv_store_stats(f.st);
+    const int n = 5 * (int)((1u << 20) / 120); /* 5 pages of 120-byte chunks */
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "f%06d", i);
+        snprintf(v, sizeof(v), "%040d", i);
+        assert_int_equal(put(f.st, key, v, KV_SET, 0, 0, T0), KV_STORED);
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "f%06d", i);
+        snprintf(v, sizeof(v), "%040d", i);
+        const char *got = val(f.st, key, T0);
+        assert_non_null(got);
+        assert_string_equal(got, v);
+    }
+    assert_true(s->pages_balanced >= 4);
+    assert_int_equal(s->evictions, s->pages_balanced); /* one item per moved page */
+    close_store(&f);
+}
+
+/* A page taken from a class with free chunks elsewhere keeps its items:
+ * they are copied ("rescued") into those chunks, values and links intact. */
+static void test_page_balance_rescue(void **state)
+{
+    (void)state;
+    struct sfx f;
+    open_store(&f, 5u << 20, 1000); /* 4 pages */
+    char key[32], v[300];
+    const int na = 3 * (int)((1u << 20) / 120); /* class 120 takes 3 pages */
+    for (int i = 0; i < na; i++) {
+        snprintf(key, sizeof(key), "a%06d", i);
+        snprintf(v, sizeof(v), "%040d", i);
+        assert_int_equal(put(f.st, key, v, KV_SET, 0, 0, T0), KV_STORED);
+    }
+    for (int i = 0; i < na; i++) {
+        if (i % 3 == 0) continue;
+        snprintf(key, sizeof(key), "a%06d", i);
+        assert_int_equal(kv_delete(f.st, key, (uint32_t)strlen(key), T0), KV_DELETED);
+    }
+    struct kv_stats *s = kv_store_stats(f.st);
+    const int nb = (int)((1u << 20) / 296) + 100; /* more than one page of 296 */
+    for (int i = 0; i < nb; i++) {
+        snprintf(key, sizeof(key), "b%06d", i);
+        snprintf(v, sizeof(v), "%0200d", i);
+        assert_int_equal(put(f.st, key, v, KV_SET, 0, 0, T0), KV_STORED);
+    }
+    assert_int_equal(kv_store_check(f.st), 0);
+    assert_int_equal(s->evictions, 0);
+    assert_true(s->pages_balanced >= 1);
+    assert_true(s->slab_reassign_rescues > 0);
+    for (int i = 0; i < na; i += 3) {
+        snprintf(key, sizeof(key), "a%06d", i);
+        snprintf(v, sizeof(v), "%040d", i);
+        const char *got = val(f.st, key, T0);
+        assert_non_null(got);
+        assert_string_equal(got, v);
+    }
+    for (int i = 0; i < nb; i++) {
+        snprintf(key, sizeof(key), "b%06d", i);
+        assert_non_null(val(f.st, key, T0));
+    }
+    close_store(&f);
+}
+
+/* Age rule: a class whose least recently used item is much older than the
+ * requesting class's gives up a page (its cold items go, the new class's
+ * recent ones stay); equal ages move nothing. */
+static void test_page_balance_age(void **state)
+{
+    (void)state;
+    struct sfx f;
+    open_store(&f, 4u << 20, 1000); /* 3 pages */
+    char key[32], v[500];
+    const int na = 2 * (int)((1u << 20) / 120) - 200; /* 2 pages, nearly full */
+    for (int i = 0; i < na; i++) {
+        snprintf(key, sizeof(key), "a%06d", i);
+        assert_int_equal(put(f.st, key, "0123456789012345678901234567890123456789", KV_SET, 0, 0,
+                             T0), KV_STORED);
+    }
+    struct kv_stats *s = kv_store_stats(f.st);
+    const int perb = (int)((1u << 20) / 296);
+    /* same time: class b evicts its own items, no page moves */
+    for (int i = 0; i < perb + 50; i++) {
+        snprintf(key, sizeof(key), "b%06d", i);
+        snprintf(v, sizeof(v), "%0200d", i);
+        assert_int_equal(put(f.st, key, v, KV_SET, 0, 0, T0), KV_STORED);
+    }
+    assert_int_equal(s->pages_balanced, 0);
+    assert_int_equal(s->evictions, 50);
+    /* 100 s later a new class c (no page yet, then out of chunks) takes
+     * pages from the class with the oldest LRU tail (a; b is as old, the
+     * first wins), never evicting its own recent items */
+    const int nc = 2 * (int)((1u << 20) / 576);
+    for (int i = 0; i < nc; i++) {
+        snprintf(key, sizeof(key), "c%06d", i);
+        snprintf(v, sizeof(v), "%0450d", i);
+        assert_int_equal(put(f.st, key, v, KV_SET, 0, 0, T0 + 100), KV_STORED);
+    }
+    assert_int_equal(s->pages_balanced, 2);
+    for (int i = 0; i < nc; i++) {
+        snprintf(key, sizeof(key), "c%06d", i);
+        snprintf(v, sizeof(v), "%0450d", i);
+        const char *got = val(f.st, key, T0 + 100);
+        assert_non_null(got);
+        assert_string_equal(got, v);
+    }
+    for (int i = 50; i < perb + 50; i++) { /* b kept its page */
+        snprintf(key, sizeof(key), "b%06d", i);
+        assert_non_null(val(f.st, key, T0 + 100));
+    }
     close_store(&f);
 }
 
@@ -360,6 +492,9 @@ int main(void)
         cmocka_unit_test(test_lru_eviction),
         cmocka_unit_test(test_referenced_not_reused),
         cmocka_unit_test(test_page_mover),
+        cmocka_unit_test(test_page_balance_free),
+        cmocka_unit_test(test_page_balance_rescue),
+        cmocka_unit_test(test_page_balance_age),
         cmocka_unit_test(test_cas),
         cmocka_unit_test(test_arith),
         cmocka_unit_test(test_append_prepend),

@@ -3,7 +3,9 @@
  * test_pool.c - unit tests of the packet buffer pool (core/pool.c): argument
  * checks, alloc until empty with alloc_fail counted, single and bulk free,
  * chains, LIFO reuse, address <-> metadata round trips, room/headroom,
- * double and foreign frees counted, and in_use back to zero.
+ * double and foreign frees counted, and in_use back to zero; held and lent
+ * buffers (a free of a lent buffer returns it to its owner, unhold puts it
+ * back in circulation, at once or at the port's free) and their misuse.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,6 +229,91 @@ static void test_bad_frees(void **state)
     assert_int_equal(axl_pool_in_use(p), 0);
 }
 
+static void test_hold_lend(void **state)
+{
+    struct axl_pool *p = *state;
+    struct axl_pkt *h = axl_pkt_alloc(p);
+    assert_non_null(h);
+    assert_int_equal(axl_pkt_hold(p, h), 0);
+    assert_int_equal(p->nheld, 1);
+    assert_true(axl_pkt_is_held(h));
+    assert_false(axl_pkt_is_lent(h));
+    h->data[0] = 0x5a;
+
+    /* Three sends: each free (the port's) hands it back, never recycles it. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(axl_pkt_lend(p, h), 0);
+        assert_true(axl_pkt_is_lent(h));
+        assert_int_equal(p->nlent, 1);
+        assert_int_equal(axl_pkt_lend(p, h), -1); /* lent twice: refused */
+        axl_pkt_free(p, h);
+        assert_false(axl_pkt_is_lent(h));
+        assert_true(axl_pkt_is_held(h));
+        assert_int_equal(p->nlent, 0);
+        assert_int_equal(p->nfree, NB - 1);
+        /* No allocation can return it. */
+        struct axl_pkt *all[NB];
+        uint32_t got = axl_pkt_alloc_bulk(p, all, NB);
+        assert_int_equal(got, NB - 1);
+        for (uint32_t k = 0; k < got; k++)
+            assert_ptr_not_equal(all[k], h);
+        axl_pkt_free_bulk(p, all, got);
+    }
+    assert_int_equal(p->lent_total, 4 - 1);
+    assert_int_equal(p->lend_returns, 3);
+    assert_int_equal(h->data[0], 0x5a);
+    uint64_t df = p->double_free;
+    axl_pkt_free(p, h); /* held, not lent: only the owner has it */
+    assert_int_equal(p->double_free, df + 1);
+    assert_true(axl_pkt_is_held(h));
+    assert_int_equal(p->nfree, NB - 1);
+    /* Reset keeps the owner's state (dirport resets before freeing). */
+    assert_int_equal(axl_pkt_lend(p, h), 0);
+    axl_pkt_reset(p, h);
+    assert_true(axl_pkt_is_held(h) && axl_pkt_is_lent(h));
+    axl_pkt_free_chain(p, h); /* a chain of one, through the same path */
+    assert_false(axl_pkt_is_lent(h));
+
+    /* Unhold while not lent: recycled at once. */
+    axl_pkt_unhold(p, h);
+    assert_int_equal(p->nheld, 0);
+    assert_int_equal(axl_pool_in_use(p), 0);
+    assert_int_equal(h->flags, 0);
+    axl_pkt_unhold(p, h); /* not held any more */
+    assert_int_equal(p->double_free, df + 2);
+}
+
+static void test_unhold_while_lent(void **state)
+{
+    struct axl_pool *p = *state;
+    struct axl_pkt *h = axl_pkt_alloc(p);
+    assert_int_equal(axl_pkt_hold(p, h), 0);
+    assert_int_equal(axl_pkt_hold(p, h), -1); /* held twice */
+    assert_int_equal(axl_pkt_lend(p, h), 0);
+    axl_pkt_unhold(p, h); /* the owner goes away while the port has it */
+    assert_int_equal(p->nheld, 0);
+    assert_int_equal(p->nlent, 0);
+    assert_false(axl_pkt_is_held(h));
+    assert_int_equal(axl_pool_in_use(p), 1); /* still the port's */
+    axl_pkt_free(p, h);                      /* the port is done: recycled */
+    assert_int_equal(axl_pool_in_use(p), 0);
+    assert_int_equal(p->double_free, 1);
+
+    /* Misuse: a free buffer, a buffer not held, a foreign pointer. */
+    assert_int_equal(axl_pkt_hold(p, h), -1);
+    struct axl_pkt *n = axl_pkt_alloc(p);
+    assert_int_equal(axl_pkt_lend(p, n), -1);
+    struct axl_pkt foreign = {.flags = AXL_PKT_F_INUSE};
+    assert_int_equal(axl_pkt_hold(p, &foreign), -1);
+    assert_int_equal(axl_pkt_lend(p, &foreign), -1);
+    axl_pkt_unhold(p, &foreign);
+    assert_int_equal(p->bad_free, 3);
+    assert_int_equal(p->double_free, 3);
+    axl_pkt_free(p, n);
+    assert_int_equal(axl_pool_in_use(p), 0);
+    assert_int_equal(p->nheld, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +324,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain, pool_setup, pool_teardown),
         cmocka_unit_test_setup_teardown(test_addr_roundtrip, pool_setup, pool_teardown),
         cmocka_unit_test_setup_teardown(test_bad_frees, pool_setup, pool_teardown),
+        cmocka_unit_test_setup_teardown(test_hold_lend, pool_setup, pool_teardown),
+        cmocka_unit_test_setup_teardown(test_unhold_while_lent, pool_setup, pool_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -245,9 +245,11 @@ static void test_prepkt_newreno_loss_precopy(void **state)
 static void test_prepkt_rto(void **state)
 {
     struct pair *p = *state;
-    pair_open(p, 1, 1, 0);
+    /* Without SACK: no RACK-TLP probe (RFC 8985 needs SACK) recovers the
+     * tail first, so the retransmission timer does. */
+    pair_open(p, 1, 0, 0);
     both_send(p, AXL_TCP_OBJ_MEMCPY);
-    run(p, 2, 1, 1);
+    run(p, 2, 1, 0);
     check_templates(p, 1);
     assert_true(fx_stat(&p->b.f, "TcpTimeouts") > 0);
 }

@@ -9,8 +9,16 @@
  *   - an outgoing connection from the app;
  *   - TX bytes leave zero-copy and tx_cons moves only when acknowledged;
  *   - UDP datagram records both ways;
+ *   - our FIN first, then the peer sends more than the RX ring and closes:
+ *     every byte reaches a slow reader before REMOTE_CLOSED / CLEANUP, and
+ *     closing while the engine still holds bytes leaks nothing;
+ *   - the slot's addresses (accepted, connected, bound, UDP connected);
+ *     BIND refuses an address that is not the engine's; conns owners;
  *   - the app goes away with a connection open: the peer is reset, every
- *     counter back to zero; a hostile app passing the violation bound is
+ *     counter back to zero; with 700 open and a port taking 300 frames at
+ *     once, they are reset in batches and no RST is lost;
+ *   - LISTEN with a backlog above the socket limit is clamped (not a
+ *     violation), 0 is a violation; a hostile app passing the violation bound is
  *     disconnected (channel DOWN) and reclaimed;
  *   - every pool buffer back at the end (no leaks, ASan checks the rest).
  */
@@ -29,9 +37,11 @@
 
 #include "chan/chan.h"
 #include "core/clock.h"
+#include "core/compiler.h"
 #include "core/err.h"
 #include "net/stack.h"
 #include "net/tcp.h"
+#include "net/tcp_dump.h"
 #include "port/memport.h"
 #include "svc/svc.h"
 
@@ -58,6 +68,7 @@ struct fx {
     uint8_t prx[65536];
     uint32_t prx_len;
     int p_connected, p_cleanup, p_err;
+    unsigned m_conn, m_reset, m_other; /* many peer connections (m_ops) */
     struct axl_tcp_listener *pl;
 };
 
@@ -211,20 +222,41 @@ static void p_new_conn(struct axl_tcp_listener *l, void *u)
     }
 }
 
+/* Many peer connections: only counted. */
+static void m_connected(struct axl_tcb *c, void *u)
+{
+    (void)c;
+    (void)u;
+    F->m_conn++;
+}
+static void m_cleanup(struct axl_tcb *c, void *u, int err)
+{
+    (void)c;
+    (void)u;
+    if (err == -ECONNRESET)
+        F->m_reset++;
+    else
+        F->m_other++;
+}
+static const struct axl_tcp_ops m_ops = {.connected = m_connected, .cleanup = m_cleanup};
+
 /* ---- set-up ------------------------------------------------------------------------ */
 
-static int setup(void **state)
+/* Engine A on port spec_a; the app's channel has max_socks sockets and
+ * evq event slots. */
+static int setup_with(void **state, const char *spec_a, uint32_t max_socks, uint32_t evq)
 {
     struct fx *f = calloc(1, sizeof(*f));
     F = f;
     f->now = 1000 * AXL_NS_PER_S;
-    side_up(&f->a, "mem:a,mac=02:00:00:00:00:0a", IP_A);
+    side_up(&f->a, spec_a, IP_A);
     side_up(&f->b, "mem:b,mac=02:00:00:00:00:0b", IP_B);
     struct axl_chan_params p;
     axl_chan_params_default(&p);
-    p.max_socks = 64;
+    p.max_socks = max_socks;
     p.rx_size = p.tx_size = 4096;
-    p.evq_slots = p.cmdq_slots = 64;
+    p.evq_slots = evq;
+    p.cmdq_slots = 64;
     assert_int_equal(axl_svc_init(&f->svc, f->a.s, &p), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->sv), 0);
     assert_int_equal(axl_svc_app_add(&f->svc, 7, getpid(), getuid(), "unit", f->sv[1]), 0);
@@ -239,6 +271,18 @@ static int setup(void **state)
     assert_int_equal(f->app.app_id, 7);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, "mem:a,mac=02:00:00:00:00:0a", 64, 64);
+}
+
+/* A's port refuses frames beyond 300 waiting (a device TX ring of 300
+ * slots: step() empties it once per loop iteration); 1024 sockets. */
+static int setup_small_ring(void **state)
+{
+    return setup_with(state, "mem:a,mac=02:00:00:00:00:0a,txcap=300", 1024, 1024);
 }
 
 static int teardown(void **state)
@@ -263,7 +307,7 @@ static int teardown(void **state)
 }
 
 /* App: a TCP listener on port; returns its id (gen in *gen). */
-static uint32_t app_listen(struct fx *f, uint16_t port, uint32_t *gen)
+static uint32_t app_listen_bl(struct fx *f, uint16_t port, uint32_t *gen, uint32_t backlog)
 {
     cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
     struct axl_chan_event e = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
@@ -272,9 +316,14 @@ static uint32_t app_listen(struct fx *f, uint16_t port, uint32_t *gen)
     *gen = e.gen;
     cmd_addr(f, AXL_CHAN_OP_BIND, id, *gen, 0, port);
     assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, 0);
-    cmd(f, AXL_CHAN_OP_LISTEN, id, *gen, 8, 0, 0);
+    cmd(f, AXL_CHAN_OP_LISTEN, id, *gen, backlog, 0, 0);
     assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_LISTEN).status, 0);
     return id;
+}
+
+static uint32_t app_listen(struct fx *f, uint16_t port, uint32_t *gen)
+{
+    return app_listen_bl(f, port, gen, 8);
 }
 
 /* App: write bytes into socket s's TX ring and SEND them. */
@@ -324,6 +373,15 @@ static void test_listen_accept_echo_close(void **state)
     struct axl_chan_asock s;
     assert_int_equal(axl_chan_app_sock(&f->app, nc.sock, nc.gen, &s), 0);
     assert_int_equal(atomic_load(&f->app.slots[nc.sock].state), AXL_CHAN_SS_PENDING);
+    /* the accepted socket's addresses are in its slot when NEW_CONN comes */
+    struct axl_tcp_info pi;
+    axl_tcp_get_info(f->pc, &pi);
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].laddr), htonl(IP_A));
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].lport), htons(80));
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].raddr), htonl(IP_B));
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].rport), htons(pi.lport));
+    assert_int_equal(atomic_load(&f->app.slots[lid].lport), htons(80)); /* the listener's */
+    assert_int_equal(atomic_load(&f->app.slots[lid].raddr), 0);
     /* data before the accept lands in the pre-mapped socket's ring */
     assert_int_equal(axl_tcp_send(f->pc, "hello", 5), 5);
     struct axl_chan_event nd = want(f, AXL_CHAN_EV_NEW_DATA, 0);
@@ -385,6 +443,17 @@ static void test_connect_out(void **state)
     struct axl_chan_event d = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CONNECT);
     assert_int_equal(d.status, 0);
     assert_int_equal(atomic_load(&f->app.slots[o.sock].state), AXL_CHAN_SS_ESTABLISHED);
+    /* its addresses: the engine's, the port it chose, the peer's */
+    for (int i = 0; i < 100 && !f->pc; i++)
+        step(f);
+    assert_non_null(f->pc);
+    struct axl_tcp_info pi;
+    axl_tcp_get_info(f->pc, &pi);
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].laddr), htonl(IP_A));
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].lport), htons(pi.rport));
+    assert_true(pi.rport != 0);
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].raddr), htonl(IP_B));
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].rport), htons(9000));
     /* 10000 bytes through a 4096-byte TX ring: the app refills as acks free it */
     static uint8_t src[10000];
     for (uint32_t i = 0; i < sizeof(src); i++)
@@ -486,6 +555,79 @@ static void test_app_gone_resets_and_reclaims(void **state)
     assert_int_equal(axl_tcp_conn_count(f->a.s), 0);
 }
 
+/* The app dies holding more connections (700) than A's port takes frames
+ * at once (300): the service resets them SVC_RECLAIM_BATCH (256) per loop
+ * iteration, so no RST is refused by the port and every peer learns. */
+static void test_app_gone_many_conns_batched(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 700 };
+    uint32_t lgen, lid = app_listen_bl(f, 82, &lgen, 1024);
+    (void)lid;
+    for (unsigned i = 0; i < N; i++) {
+        struct axl_tcb *c;
+        assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 82, 0, &m_ops, f, &c), 0);
+        if (i % 50 == 49) /* handshakes a batch at a time (A's port takes 300) */
+            for (int k = 0; k < 10; k++)
+                step(f);
+    }
+    for (int k = 0; k < 200 && st(f, AXL_SVC_SvcConnsNow) < N; k++)
+        step(f);
+    assert_int_equal(f->m_conn, N);
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), N); /* PENDING sockets hold them */
+    int64_t drops0 = axl_stack_stat(f->a.s, "DropTxRingFull");
+    axl_svc_app_gone(&f->svc, 7);
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimConns), N);
+    step(f); /* one loop iteration: one batch */
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimConns), N - 256);
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimResets), 256);
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimPending), 1); /* not freed before all are reset */
+    for (int i = 0; i < 100; i++)
+        step(f);
+    assert_int_equal(f->m_reset, N); /* every peer got its RST */
+    assert_int_equal(f->m_other, 0);
+    assert_int_equal(axl_stack_stat(f->a.s, "DropTxRingFull"), drops0);
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimResets), N);
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimConns), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcSocketsNow), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcReclaimPending), 0);
+    assert_null(f->svc.dying);
+    assert_int_equal(axl_tcp_conn_count(f->a.s), 0);
+    assert_int_equal(axl_tcp_conn_count(f->b.s), 0);
+}
+
+/* LISTEN with a backlog beyond the socket limit (64): clamped, like POSIX
+ * listen(); not a violation. The listener works. */
+static void test_listen_backlog_clamped(void **state)
+{
+    struct fx *f = *state;
+    uint32_t arg[2] = {128, UINT32_MAX};
+    uint32_t id[2], gen[2];
+    for (int i = 0; i < 2; i++) {
+        cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
+        struct axl_chan_event e = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+        assert_int_equal(e.status, 0);
+        id[i] = e.sock;
+        gen[i] = e.gen;
+        cmd_addr(f, AXL_CHAN_OP_BIND, e.sock, e.gen, 0, (uint16_t)(83 + i));
+        assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, 0);
+        cmd(f, AXL_CHAN_OP_LISTEN, e.sock, e.gen, arg[i], 0, 0);
+        assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_LISTEN).status, 0);
+    }
+    assert_int_equal(st(f, AXL_SVC_SvcViolations), 0);
+    assert_int_equal(st(f, AXL_SVC_SvcCmdErrors), 0);
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 84, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    assert_int_equal(nc.arg, id[1]); /* on the UINT32_MAX listener */
+    assert_true(f->p_connected);
+    /* backlog 0 stays a violation (decoder) */
+    cmd(f, AXL_CHAN_OP_LISTEN, id[0], gen[0], 0, 0, 0);
+    for (int i = 0; i < 5; i++)
+        step(f);
+    assert_int_equal(st(f, AXL_SVC_SvcViolations), 1);
+}
+
 static void test_hostile_app_disconnected(void **state)
 {
     struct fx *f = *state;
@@ -509,6 +651,223 @@ static void test_hostile_app_disconnected(void **state)
     assert_int_equal(f->svc.napps, 0);
 }
 
+/* Our FIN goes first (SHUTDOWN), then the peer sends far more than the RX
+ * ring holds and closes: the engine reaches TIME-WAIT (cleanup 0) with the
+ * bytes the ring could not take; the service keeps the connection until the
+ * slow reader has every byte, and REMOTE_CLOSED / CLEANUP come only after
+ * the last byte is in the ring. */
+static void test_close_drains_rx(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 40000 };
+    static uint8_t src[N], got[N];
+    for (uint32_t i = 0; i < N; i++)
+        src[i] = (uint8_t)(i * 13 + i / 251);
+    uint32_t lgen, lid = app_listen_bl(f, 82, &lgen, 1024);
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 82, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    struct axl_chan_asock s;
+    assert_int_equal(axl_chan_app_sock(&f->app, nc.sock, nc.gen, &s), 0);
+    cmd(f, AXL_CHAN_OP_ACCEPT, nc.sock, nc.gen, lid, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_ACCEPT).status, 0);
+    cmd(f, AXL_CHAN_OP_SHUTDOWN, nc.sock, nc.gen, 1, 0, 0); /* our FIN first */
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_SHUTDOWN).status, 0);
+    f->nev = 0;
+    uint32_t sent = 0, have = 0;
+    int peer_closed = 0, rclosed = 0, cleanup = 0, ended_early = 0;
+    for (int i = 0; i < 200000 && !(have == N && cleanup); i++) {
+        if (!peer_closed) {
+            int n = axl_tcp_send(f->pc, src + sent, N - sent);
+            if (n > 0) sent += (uint32_t)n;
+            if (sent == N) { /* FIN after the data; the peer holds nothing unread */
+                axl_tcp_close(f->pc);
+                f->pc = NULL;
+                peer_closed = 1;
+            }
+        }
+        step(f);
+        for (unsigned e = 0; e < f->nev; e++) {
+            struct axl_cspan sp[2];
+            int avail = axl_chan_app_rx_peek(&f->app, &s, sp);
+            if (f->ev[e].sock != nc.sock) continue;
+            if (f->ev[e].type == AXL_CHAN_EV_REMOTE_CLOSED) {
+                assert_int_equal(f->ev[e].status, 0);
+                /* every byte is in the ring (or read) when it comes */
+                if (have + (uint32_t)avail != N) ended_early = 1;
+                assert_true(atomic_load(&f->app.slots[nc.sock].flags) & AXL_CHAN_SF_RX_EOF);
+                rclosed = 1;
+            }
+            if (f->ev[e].type == AXL_CHAN_EV_CLEANUP) {
+                assert_true(rclosed);
+                assert_int_equal(f->ev[e].status, 0);
+                cleanup = 1;
+            }
+        }
+        f->nev = 0;
+        if (i % 4 == 0 && have < N) { /* a slow reader: 300 bytes per 4 steps */
+            struct axl_cspan sp[2];
+            int avail = axl_chan_app_rx_peek(&f->app, &s, sp);
+            assert_true(avail >= 0);
+            uint32_t take = AXL_MIN((uint32_t)avail, 300u), k = 0;
+            for (int j = 0; j < 2 && k < take; j++) {
+                uint32_t m = AXL_MIN(sp[j].len, take - k);
+                memcpy(got + have + k, sp[j].p, m);
+                k += m;
+            }
+            axl_chan_app_rx_commit(&f->app, &s, k);
+            if (k) cmd(f, AXL_CHAN_OP_RECV_DONE, s.id, s.gen, 0, k, 0);
+            have += k;
+        }
+    }
+    assert_int_equal(sent, N);
+    assert_false(ended_early);
+    assert_int_equal(have, N);
+    assert_memory_equal(got, src, N);
+    assert_true(rclosed);
+    assert_true(cleanup);
+    assert_int_equal(axl_chan_app_rx_eof(&f->app, &s), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 0); /* the handle went back */
+    cmd(f, AXL_CHAN_OP_CLOSE, nc.sock, nc.gen, 0, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CLOSE).status, 0);
+    for (int i = 0; i < 20; i++)
+        step(f);
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].state), AXL_CHAN_SS_FREE);
+    assert_int_equal(st(f, AXL_SVC_SvcSocketsNow), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcViolations), 0);
+}
+
+/* The same end, but the app closes the socket while the engine still holds
+ * bytes for it: the handle goes back at once, nothing leaks (teardown checks
+ * every pool buffer). */
+static void test_close_while_draining(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 30000 };
+    static uint8_t src[N];
+    memset(src, 'x', sizeof(src));
+    uint32_t lgen, lid = app_listen(f, 83, &lgen);
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 83, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    cmd(f, AXL_CHAN_OP_ACCEPT, nc.sock, nc.gen, lid, 0, 0);
+    want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_ACCEPT);
+    cmd(f, AXL_CHAN_OP_SHUTDOWN, nc.sock, nc.gen, 1, 0, 0);
+    want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_SHUTDOWN);
+    uint32_t sent = 0;
+    for (int i = 0; i < 20000 && f->pc; i++) {
+        int n = axl_tcp_send(f->pc, src + sent, N - sent);
+        if (n > 0) sent += (uint32_t)n;
+        if (sent == N) {
+            axl_tcp_close(f->pc);
+            f->pc = NULL;
+        }
+        step(f);
+        f->nev = 0;
+    }
+    assert_null(f->pc);
+    for (int i = 0; i < 200; i++) /* the peer's FIN arrives: TIME-WAIT */
+        step(f);
+    f->nev = 0;
+    /* the ring is full, the rest waits in the engine: no CLEANUP yet */
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 1);
+    assert_false(atomic_load(&f->app.slots[nc.sock].flags) & AXL_CHAN_SF_RX_EOF);
+    cmd(f, AXL_CHAN_OP_CLOSE, nc.sock, nc.gen, 0, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CLOSE).status, 0);
+    want(f, AXL_CHAN_EV_CLEANUP, 0);
+    for (int i = 0; i < 20; i++)
+        step(f);
+    assert_int_equal(st(f, AXL_SVC_SvcConnsNow), 0);
+    assert_int_equal(atomic_load(&f->app.slots[nc.sock].state), AXL_CHAN_SS_FREE);
+}
+
+/* BIND takes INADDR_ANY or the engine's address, nothing else
+ * (EADDRNOTAVAIL); the slot shows what was bound, and a UDP CONNECT's peer. */
+static void test_bind_address(void **state)
+{
+    struct fx *f = *state;
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
+    struct axl_chan_event o = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    cmd_addr(f, AXL_CHAN_OP_BIND, o.sock, o.gen, IP_B, 7000); /* the peer's: not ours */
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, -EADDRNOTAVAIL);
+    cmd_addr(f, AXL_CHAN_OP_BIND, o.sock, o.gen, 0x7f000001u, 7000); /* loopback: not ours */
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, -EADDRNOTAVAIL);
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].lport), 0); /* nothing bound */
+    cmd_addr(f, AXL_CHAN_OP_BIND, o.sock, o.gen, IP_A, 7000); /* ours */
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, 0);
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].laddr), htonl(IP_A));
+    assert_int_equal(atomic_load(&f->app.slots[o.sock].lport), htons(7000));
+    cmd(f, AXL_CHAN_OP_LISTEN, o.sock, o.gen, 4, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_LISTEN).status, 0);
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 7000, 0, &p_ops, f, &f->pc), 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_NEW_CONN, 0).arg, o.sock); /* it listens */
+
+    /* UDP: INADDR_ANY; then CONNECT shows the peer */
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_UDP, 0, 0);
+    struct axl_chan_event u = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    cmd_addr(f, AXL_CHAN_OP_BIND, u.sock, u.gen, 0, 5353);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_BIND).status, 0);
+    assert_int_equal(atomic_load(&f->app.slots[u.sock].laddr), 0);
+    assert_int_equal(atomic_load(&f->app.slots[u.sock].lport), htons(5353));
+    cmd_addr(f, AXL_CHAN_OP_CONNECT, u.sock, u.gen, IP_B, 53);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CONNECT).status, 0);
+    assert_int_equal(atomic_load(&f->app.slots[u.sock].raddr), htonl(IP_B));
+    assert_int_equal(atomic_load(&f->app.slots[u.sock].rport), htons(53));
+    /* an unbound UDP socket gets its ephemeral port at CONNECT */
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_UDP, 0, 0);
+    struct axl_chan_event e = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    assert_int_equal(atomic_load(&f->app.slots[e.sock].lport), 0);
+    cmd_addr(f, AXL_CHAN_OP_CONNECT, e.sock, e.gen, IP_B, 53);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CONNECT).status, 0);
+    assert_true(atomic_load(&f->app.slots[e.sock].lport) != 0);
+    assert_int_equal(st(f, AXL_SVC_SvcViolations), 0);
+}
+
+/* conns owners: the app's listener, the connection it accepted and the one
+ * it opened itself are the app's (id 7, our pid); an engine listener the
+ * service does not hold is nobody's. */
+static void test_conn_owners(void **state)
+{
+    struct fx *f = *state;
+    uint32_t lgen, lid = app_listen(f, 84, &lgen);
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 84, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    cmd(f, AXL_CHAN_OP_ACCEPT, nc.sock, nc.gen, lid, 0, 0);
+    want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_ACCEPT);
+    struct axl_tcb *first = f->pc;
+    f->pc = NULL;
+    /* an outgoing connection of the app */
+    assert_int_equal(axl_tcp_listen(f->b.s, 9100, 0, &p_ops, f, &f->pl), 0);
+    cmd(f, AXL_CHAN_OP_OPEN, AXL_CHAN_SOCK_NONE, 0, AXL_CHAN_PROTO_TCP, 0, 0);
+    struct axl_chan_event o = want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_OPEN);
+    cmd_addr(f, AXL_CHAN_OP_CONNECT, o.sock, o.gen, IP_B, 9100);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_CONNECT).status, 0);
+    /* an engine listener nobody holds through the service */
+    struct axl_tcp_listener *other;
+    assert_int_equal(axl_tcp_listen(f->a.s, 85, 0, NULL, NULL, &other), 0);
+    struct axl_tcp_dump_rec rec[16];
+    uint32_t n = axl_tcp_dump(f->a.s, rec, 16), app[16];
+    pid_t pid[16];
+    assert_int_equal(n, 4); /* 2 listeners, 2 connections */
+    assert_int_equal(axl_svc_conn_owners(&f->svc, rec, n, app, pid), 3);
+    int nl = 0, nconn = 0, active = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (rec[i].lport == 85) {
+            assert_int_equal(app[i], 0);
+            assert_int_equal(pid[i], 0);
+            continue;
+        }
+        assert_int_equal(app[i], 7);
+        assert_int_equal(pid[i], getpid());
+        if (rec[i].state == 1) nl++; /* LISTEN (tcp_dump.h: RFC 9293 states from 1) */
+        else nconn++;
+        if (rec[i].rport == 9100) active++;
+    }
+    assert_int_equal(nl, 1);
+    assert_int_equal(nconn, 2);
+    assert_int_equal(active, 1); /* the one the app opened itself */
+    axl_tcp_listener_close(other);
+    axl_tcp_abort(first);
+}
+
 static void test_stat_names(void **state)
 {
     (void)state;
@@ -525,7 +884,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connect_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_app_gone_resets_and_reclaims, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_gone_many_conns_batched, setup_small_ring,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_listen_backlog_clamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_app_disconnected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_drains_rx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_while_draining, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conn_owners, setup, teardown),
         cmocka_unit_test(test_stat_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

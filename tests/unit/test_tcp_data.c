@@ -467,6 +467,149 @@ static void test_established_sack_recovery(void **state)
     assert_int_equal(x->c->sq.bytes, 0);
 }
 
+/* RACK-TLP (RFC 8985): the last segments of a flight are lost and no ACK
+ * comes. After PTO (2 SRTT, at least 10 ms, far below the 200 ms RTO) the
+ * last segment is sent again (§7.3); only one probe goes. Its SACK shows the
+ * hole at SND.UNA below delivered data, with one segment SACKed (short of
+ * DupThresh): the reordering window later (§6.2) the hole is declared lost
+ * and a fast recovery starts. No RTO fires. */
+static void test_established_tail_loss_probe_and_rack(void **state)
+{
+    struct tfx *x = *state;
+    struct tseg r;
+    tfx_passive(x, 0, 1, 1); /* SACK, no timestamps: 1460-byte segments */
+    fill_pattern();
+    uint32_t seq = x->iss + 1;
+    /* An RTT sample of 2 ms (after the handshake's 0). */
+    assert_int_equal(axl_tcp_send(x->c, pattern, 100), 100);
+    fx_poll(&x->f);
+    expect_data(x, seq, 100, &r);
+    x->f.now += 2 * AXL_NS_PER_MS;
+    peer_ack(x, seq + 100, 65535);
+    seq += 100;
+    assert_true(axl_tcp_rtt_srtt_ns(&x->c->rtt) < 5 * AXL_NS_PER_MS); /* 2 SRTT < the 10 ms floor */
+    /* Four segments, all lost (the peer stays silent). */
+    assert_int_equal(axl_tcp_send(x->c, pattern, 4 * 1460), 4 * 1460);
+    fx_poll(&x->f);
+    for (int i = 0; i < 4; i++) expect_data(x, seq + (uint32_t)i * 1460, 1460, &r);
+    uint64_t sent = x->f.now;
+    assert_true(x->c->flags & TF_PTO);
+    uint64_t at = tf_step_until_sent(&x->f, sent + AXL_NS_PER_MS, 300);
+    assert_true(at >= sent + 10 * AXL_NS_PER_MS && at <= sent + 12 * AXL_NS_PER_MS);
+    expect_data(x, seq + 3 * 1460, 1460, &r); /* the last segment again */
+    tf_none(&x->f);
+    assert_int_equal(fx_stat(&x->f, "TcpRetransSegs"), 1);
+    assert_int_equal(fx_stat(&x->f, "TcpTimeouts"), 0);
+    /* One probe only: the RTO runs now. */
+    assert_false(x->c->flags & (TF_PTO | TF_REO));
+    uint64_t t2 = tf_step_until_sent(&x->f, at + AXL_NS_PER_MS, 50);
+    assert_int_equal(t2, 0);
+    /* The probe's ACK SACKs it: one segment above the hole. */
+    struct tseg sg = tfx_seg(x, T_ACK);
+    sg.ack = seq;
+    sg.nsack = 1;
+    sg.sack[0][0] = seq + 3 * 1460;
+    sg.sack[0][1] = seq + 4 * 1460;
+    tf_send(&x->f, &sg);
+    tf_none(&x->f);                 /* not at once: reordering is allowed for */
+    assert_true(x->c->flags & TF_REO); /* ... for reo_wnd */
+    uint64_t acked = x->f.now;
+    at = tf_step_until_sent(&x->f, acked, 20);
+    assert_true(at != 0 && at <= acked + 3 * AXL_NS_PER_MS);
+    expect_data(x, seq, 1460, &r); /* the hole: fast retransmit */
+    assert_true(x->c->flags & TF_RECOVERY);
+    assert_int_equal(fx_stat(&x->f, "TcpSackRecovery"), 1);
+    assert_int_equal(fx_stat(&x->f, "TcpTimeouts"), 0);
+    /* Everything acknowledged: recovery ends, nothing is pending. */
+    peer_ack(x, seq + 4 * 1460, 65535);
+    assert_false(x->c->flags & TF_RECOVERY);
+    assert_false(axl_timer_armed(&x->c->t_rtx));
+}
+
+/* A hole that reordering fills within the window is not a loss: no
+ * retransmission, no recovery. */
+static void test_established_rack_reordering_tolerated(void **state)
+{
+    struct tfx *x = *state;
+    struct tseg r;
+    tfx_passive(x, 0, 1, 1);
+    fill_pattern();
+    uint32_t seq = x->iss + 1;
+    assert_int_equal(axl_tcp_send(x->c, pattern, 100), 100);
+    fx_poll(&x->f);
+    expect_data(x, seq, 100, &r);
+    x->f.now += 64 * AXL_NS_PER_MS; /* SRTT 8 ms (7/8 of the handshake's 0): reo_wnd 2 ms */
+    peer_ack(x, seq + 100, 65535);
+    seq += 100;
+    assert_int_equal(axl_tcp_send(x->c, pattern, 2 * 1460), 2 * 1460);
+    fx_poll(&x->f);
+    expect_data(x, seq, 1460, &r);
+    expect_data(x, seq + 1460, 1460, &r);
+    struct tseg sg = tfx_seg(x, T_ACK);
+    sg.ack = seq;
+    sg.nsack = 1;
+    sg.sack[0][0] = seq + 1460;
+    sg.sack[0][1] = seq + 2 * 1460;
+    tf_send(&x->f, &sg);
+    assert_true(x->c->flags & TF_REO);
+    x->f.now += AXL_NS_PER_MS / 2; /* the first segment arrives late */
+    peer_ack(x, seq + 2 * 1460, 65535);
+    assert_int_equal(tf_step_until_sent(&x->f, x->f.now + AXL_NS_PER_MS, 30), 0);
+    assert_int_equal(fx_stat(&x->f, "TcpRetransSegs"), 0);
+    assert_int_equal(fx_stat(&x->f, "TcpSackRecovery"), 0);
+}
+
+/* RACK's time rule for a lost retransmission (RFC 8985 §6.2): the hole's
+ * retransmission is lost; one segment sent after it is SACKed (short of
+ * DupThresh segments deep). SRTT + reo_wnd after the retransmission left,
+ * it goes again, from the reordering timer, without waiting for the RTO. */
+static void test_established_rack_lost_retransmission(void **state)
+{
+    struct tfx *x = *state;
+    struct tseg r;
+    tfx_passive(x, 0, 1, 1);
+    fill_pattern();
+    uint32_t seq = x->iss + 1;
+    assert_int_equal(axl_tcp_send(x->c, pattern, 100), 100);
+    fx_poll(&x->f);
+    expect_data(x, seq, 100, &r);
+    x->f.now += 2 * AXL_NS_PER_MS;
+    peer_ack(x, seq + 100, 65535);
+    seq += 100;
+    assert_int_equal(axl_tcp_send(x->c, pattern, 6 * 1460), 6 * 1460);
+    fx_poll(&x->f);
+    for (int i = 0; i < 6; i++) expect_data(x, seq + (uint32_t)i * 1460, 1460, &r);
+    struct tseg sg;
+    for (int i = 1; i <= 3; i++) { /* RFC 6675: the third SACKed segment */
+        sg = tfx_seg(x, T_ACK);
+        sg.ack = seq;
+        sg.nsack = 1;
+        sg.sack[0][0] = seq + 1460;
+        sg.sack[0][1] = seq + (uint32_t)(i + 1) * 1460;
+        tf_send(&x->f, &sg);
+    }
+    expect_data(x, seq, 1460, &r); /* the retransmission (lost on its way) */
+    uint64_t rxt_at = x->f.now;
+    assert_int_equal(axl_tcp_send(x->c, pattern, 1460), 1460);
+    fx_poll(&x->f);
+    sg.sack[0][1] = seq + 6 * 1460; /* 4 and 5 arrive: room for new data */
+    tf_send(&x->f, &sg);
+    expect_data(x, seq + 6 * 1460, 1460, &r);
+    tf_drain(&x->f, NULL);
+    sg.sack[0][1] = seq + 7 * 1460; /* the new segment, sent after the retransmission */
+    tf_send(&x->f, &sg);
+    tf_none(&x->f);
+    assert_int_equal(fx_stat(&x->f, "TcpLostRetransmit"), 0);
+    assert_true(x->c->flags & TF_REO);
+    uint64_t at = tf_step_until_sent(&x->f, x->f.now, 20);
+    assert_true(at != 0 && at <= rxt_at + 3 * AXL_NS_PER_MS);
+    expect_data(x, seq, 1460, &r);
+    assert_int_equal(fx_stat(&x->f, "TcpLostRetransmit"), 1);
+    assert_int_equal(fx_stat(&x->f, "TcpTimeouts"), 0);
+    peer_ack(x, seq + 7 * 1460, 65535);
+    assert_false(x->c->flags & TF_RECOVERY);
+}
+
 static void test_established_persist_probes(void **state)
 {
     struct tfx *x = *state;
@@ -675,6 +818,41 @@ static void test_established_out_of_window_segments(void **state)
     assert_int_equal(axl_tcp_readable(x->c), 3);
 }
 
+/* The send queues leave an eighth of the engine's own share of the pool
+ * free: on a shared area (most buffers belong to other engines) the share
+ * is what the engine holds, not the area's size. */
+static void test_send_pool_share(void **state)
+{
+    struct tfx *x = *state;
+    fill_pattern();
+    tfx_passive(x, 1, 1, 1);
+    struct axl_pool *pool = &x->f.pool;
+    static struct axl_pkt *taken[FX_NBUFS];
+    uint32_t ntaken = 0;
+    while (pool->nfree > 64) taken[ntaken++] = axl_pkt_alloc(pool);
+    /* 64 free of 1024: below the whole pool's eighth, so with the share
+     * unknown the engine measures it (the free list now). */
+    axl_tcp_set_pool_share(x->f.s, 0);
+    int rc = axl_tcp_send(x->c, pattern, 40000);
+    assert_true(rc > 0);
+    assert_true(pool->nfree >= 64 / 8 + 1);
+    uint32_t queued = (uint32_t)rc;
+    /* Told the share is the whole pool: nothing more is taken. */
+    axl_tcp_set_pool_share(x->f.s, FX_NBUFS);
+    uint32_t before = pool->nfree;
+    rc = axl_tcp_send(x->c, pattern + queued, 40000);
+    assert_true(rc == AXL_ENOBUFS || rc == AXL_EAGAIN ||
+                (rc > 0 && rc < 2048 && axl_tcp_send(x->c, pattern, 40000) == AXL_ENOBUFS));
+    assert_true(pool->nfree >= before - 1);
+    /* Back to measuring: the share is the high-water mark, which never
+     * falls, so giving the buffers back lets the engine queue again. */
+    axl_tcp_set_pool_share(x->f.s, 0);
+    for (uint32_t i = 0; i < ntaken; i++) axl_pkt_free(pool, taken[i]);
+    axl_memport_tx_discard(&x->f.port);
+    rc = axl_tcp_send(x->c, pattern, 40000);
+    assert_true(rc > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -693,6 +871,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_established_gives_up_after_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_established_newreno_fast_retransmit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_established_sack_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_established_tail_loss_probe_and_rack, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_established_rack_reordering_tolerated, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_established_rack_lost_retransmission, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_established_persist_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_established_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_established_paws_rejects_old_timestamp, setup,
@@ -702,6 +886,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_established_ack_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_established_challenge_ack_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_established_out_of_window_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_pool_share, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

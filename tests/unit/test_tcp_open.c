@@ -248,6 +248,82 @@ static void test_listen_accept_queue_full(void **state)
     axl_tcp_close(c3);
 }
 
+/* Data and a FIN that arrive before axl_tcp_accept() are reported to the
+ * holder whatever the context of the accept: outside any callback (the
+ * events come from the next poll, after axl_tcp_set_user) and inside the
+ * new_conn callback of another connection (from the end of that poll). */
+static void test_listen_accept_late_delivers_pending(void **state)
+{
+    struct tfx *x = *state;
+    struct tseg ra, rb, rc;
+    static const uint8_t d[7] = "abcdefg";
+    assert_int_equal(axl_tcp_listen(x->f.s, TF_PORT, 4, &tev_ops, &x->ev, &x->l), 0);
+    struct tseg aa = syn_from(x, 41000, &ra);
+    tf_send(&x->f, &aa);
+    struct tseg ab = syn_from(x, 41001, &rb);
+    tf_send(&x->f, &ab);
+    assert_int_equal(x->ev.new_conn, 2);
+    /* A: 7 bytes and a FIN; B: 3 bytes; nobody holds them yet. */
+    aa.flags = T_ACK | T_PSH;
+    aa.data = d;
+    aa.len = 7;
+    tf_send(&x->f, &aa);
+    aa.flags = T_ACK | T_FIN;
+    aa.seq += 7;
+    aa.data = NULL;
+    aa.len = 0;
+    tf_send(&x->f, &aa);
+    ab.flags = T_ACK | T_PSH;
+    ab.data = d;
+    ab.len = 3;
+    tf_send(&x->f, &ab);
+    tf_drain(&x->f, NULL);
+    assert_int_equal(x->ev.data, 0);
+    assert_int_equal(x->ev.remote_closed, 0);
+
+    /* Outside any callback. */
+    static struct tev ea;
+    memset(&ea, 0, sizeof(ea));
+    struct axl_tcb *ca;
+    assert_int_equal(axl_tcp_accept(x->l, &ca), 0);
+    assert_int_equal(ca->rport, 41000);
+    axl_tcp_set_user(ca, &tev_ops, &ea);
+    assert_int_equal(ea.data, 0); /* not from inside accept/set_user */
+    fx_poll(&x->f);
+    assert_int_equal(ea.data, 1);
+    assert_int_equal(ea.last_avail, 7);
+    assert_int_equal(ea.remote_closed, 1);
+    fx_poll(&x->f); /* once only */
+    assert_int_equal(ea.data, 1);
+    assert_int_equal(ea.remote_closed, 1);
+    uint8_t b[16];
+    assert_int_equal(axl_tcp_read(ca, b, sizeof(b)), 7);
+    assert_memory_equal(b, d, 7);
+    assert_int_equal(axl_tcp_read(ca, b, sizeof(b)), 0);
+
+    /* Inside C's new_conn: autoaccept takes the queue's head, B. */
+    x->ev.autoaccept = 1;
+    struct tseg ac = syn_from(x, 41002, &rc);
+    tf_send(&x->f, &ac);
+    assert_int_equal(x->ev.new_conn, 3);
+    assert_non_null(x->ev.accepted);
+    struct axl_tcb *cb = x->ev.accepted;
+    assert_int_equal(cb->rport, 41001);
+    assert_int_equal(x->ev.data, 1);
+    assert_int_equal(x->ev.last_avail, 3);
+    assert_int_equal(x->ev.remote_closed, 0);
+    /* A connection closed before the poll that would report it: nothing
+     * is delivered to the gone holder, nothing leaks. */
+    struct axl_tcb *cc;
+    assert_int_equal(axl_tcp_accept(x->l, &cc), 0);
+    assert_int_equal(cc->rport, 41002);
+    axl_tcp_close(cc);
+    fx_poll(&x->f);
+    axl_tcp_close(ca);
+    axl_tcp_close(cb);
+    fx_poll(&x->f);
+}
+
 static void test_syn_cookies(void **state)
 {
     struct tfx *x = *state;
@@ -618,6 +694,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listen_ack_rst_and_bare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_handshake_and_accept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_accept_queue_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listen_accept_late_delivers_pending, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_syn_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syn_cookie_without_timestamps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syn_received_duplicate_syn, setup, teardown),

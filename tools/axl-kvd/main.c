@@ -8,7 +8,9 @@
  *
  * The items live in one slab arena (src/kv/store.h) inside registered memory
  * (axl_mem_alloc): a value is sent with axl_send_mem() straight from its
- * item, without a copy, in pieces of at most ZC_PIECE bytes. Each piece
+ * item, without a copy, in pieces of at most ZC_PIECE bytes; values of at
+ * most --copy-max bytes (default about one MSS) are copied into the reply
+ * instead, so a small reply is one send and one segment. Each piece
  * holds a reference on its item until DATA_ACKED reports its cookie (or the
  * connection is over), so eviction, overwrite and delete never reuse bytes
  * that may still be (re)transmitted. Command lines are parsed in place in the
@@ -20,6 +22,11 @@
  * piece up to it (TCP acknowledges in order). A cookie we never issued is
  * ignored and counted.
  *
+ * Replies are produced while the events of one axl_poll are handled and
+ * sent once per connection after the batch (conn_flush from flush_dirty), so
+ * replies to pipelined requests share segments; only a reply queue at its
+ * high-water mark is flushed early.
+ *
  * Ending: "quit" or the peer's FIN -> our FIN once every reply is queued ->
  * CLEANUP -> references released, handle closed. A connection that sends a
  * line longer than the limit without a newline is reset (axl_abort) and
@@ -28,8 +35,9 @@
  *
  * Call chain: main -> axl_open / axl_mem_alloc / kv_store_new -> loop {
  * axl_poll -> (NEW_CONN: accept) (NEW_DATA, DATA_ACKED: conn_work ->
- * axl_recv_peek -> kv_conn_input -> axl_recv_done; conn_flush ->
- * axl_send / axl_send_mem) (CLEANUP: conn_free) }.
+ * axl_recv_peek -> kv_conn_input -> axl_recv_done; mark dirty) (CLEANUP:
+ * conn_free) -> flush_dirty -> conn_finish -> conn_flush -> axl_send /
+ * axl_send_mem }.
  */
 #include <errno.h>
 #include <signal.h>
@@ -75,8 +83,9 @@ struct kconn {
     struct zc *zq; /* in-flight zero-copy pieces, oldest first */
     uint32_t zhead, ztail, zcap;
     uint64_t cookie;
-    int remote_closed, shut, failed;
+    int remote_closed, shut, failed, dirty;
     struct kconn *prev, *next;
+    struct kconn *dnext; /* on srv.dirty: replies to send after this poll batch */
 };
 
 struct srv {
@@ -88,6 +97,7 @@ struct srv {
     axl_sock_t lsn;
     uint32_t max_conns;
     struct kconn *conns;
+    struct kconn *dirty; /* connections with work since the last flush */
     uint64_t bad_cookies;
     const char *stats_out;
 };
@@ -136,6 +146,12 @@ static void zq_release(struct srv *s, struct kconn *k, uint64_t upto)
 static void conn_free(struct srv *s, struct kconn *k)
 {
     zq_release(s, k, UINT64_MAX);
+    if (k->dirty) /* the dirty list is short: at most one poll batch */
+        for (struct kconn **pp = &s->dirty; *pp; pp = &(*pp)->dnext)
+            if (*pp == k) {
+                *pp = k->dnext;
+                break;
+            }
     kv_conn_free(k->kc);
     free(k->zq);
     if (k->prev)
@@ -189,15 +205,13 @@ static void conn_abort(struct srv *s, struct kconn *k)
     conn_free(s, k);
 }
 
-/* Read, run commands, send; until nothing moves. */
+/* Read and run commands until nothing moves; the replies stay queued for
+ * flush_dirty. Only a queue at its high-water mark (input not consumed) is
+ * flushed here, to make room. */
 static void conn_work(struct srv *s, struct kconn *k)
 {
     int64_t now = now_s();
     for (int round = 0; round < 64; round++) {
-        if (conn_flush(s, k) < 0) {
-            k->failed = 1;
-            return;
-        }
         if (kv_conn_closing(k->kc) != KV_OPEN) break;
         struct axl_iov iov[2];
         int n = axl_recv_peek(s->ctx, k->s, iov, 2);
@@ -212,9 +226,30 @@ static void conn_work(struct srv *s, struct kconn *k)
             used += u;
             if (u < iov[i].len) break;
         }
-        if (!used) break; /* replies are backed up: wait for DATA_ACKED */
-        axl_recv_done(s->ctx, k->s, (uint32_t)used);
+        if (used) axl_recv_done(s->ctx, k->s, (uint32_t)used);
+        if (used < (size_t)n) {
+            if (kv_conn_closing(k->kc) != KV_OPEN) break;
+            /* replies are backed up: send what fits, go on if that made room */
+            uint32_t before = kv_conn_out_pending(k->kc, NULL);
+            if (conn_flush(s, k) < 0) {
+                k->failed = 1;
+                return;
+            }
+            if (kv_conn_out_pending(k->kc, NULL) == before) break; /* wait for DATA_ACKED */
+        }
     }
+    if (!k->dirty) {
+        k->dirty = 1;
+        k->dnext = s->dirty;
+        s->dirty = k;
+    }
+}
+
+/* After a poll batch: send the queued replies, then end the connection if
+ * that is due. */
+static void conn_finish(struct srv *s, struct kconn *k)
+{
+    if (k->failed) return; /* CLEANUP follows */
     if (conn_flush(s, k) < 0) {
         k->failed = 1;
         return;
@@ -229,6 +264,16 @@ static void conn_work(struct srv *s, struct kconn *k)
         kv_conn_out_pending(k->kc, NULL) == 0) {
         k->shut = 1;
         axl_shutdown(s->ctx, k->s, 1);
+    }
+}
+
+static void flush_dirty(struct srv *s)
+{
+    while (s->dirty) {
+        struct kconn *k = s->dirty;
+        s->dirty = k->dnext;
+        k->dirty = 0;
+        conn_finish(s, k); /* may free k: it is off the list already */
     }
 }
 
@@ -288,7 +333,7 @@ static void dump_stats(struct srv *s)
 int main(int argc, char **argv)
 {
     uint32_t listen_port = 11211, memory_mib = 64, max_item = KV_VALUE_MAX_DEFAULT,
-             max_conns = 1024;
+             max_conns = 1024, copy_max = KV_COPY_MAX_DEFAULT;
     const char *stats_out = NULL, *mode[7] = { 0 };
     int strict_keys = 0;
     static const char *const mode_names[7] = { "stack", "port", "addr", "gw", "mtu", "mac", "pcap" };
@@ -302,6 +347,10 @@ int main(int argc, char **argv)
           KV_VALUE_MAX_LIMIT },
         { "max-conns", 'c', AXL_OPT_U32, "N", "concurrent connections (default 1024)", &max_conns,
           1, 65536 },
+        { "copy-max", 0, AXL_OPT_U32, "BYTES",
+          "values up to this size (with CRLF) are copied into the reply, larger ones sent "
+          "zero-copy (default 1448, about one MSS; 0: always zero-copy)",
+          &copy_max, 0, KV_VALUE_MAX_LIMIT },
         { "strict-keys", 0, AXL_OPT_FLAG, NULL,
           "refuse keys with control characters (protocol.txt; memcached accepts them)",
           &strict_keys },
@@ -369,7 +418,8 @@ int main(int argc, char **argv)
     s->max_conns = max_conns;
     s->stats_out = stats_out;
     s->info = (struct kv_server_info){ .started = now_s(), .pid = (uint32_t)getpid(),
-                                       .maxconns = max_conns, .strict_keys = strict_keys };
+                                       .maxconns = max_conns, .strict_keys = strict_keys,
+                                       .copy_max = copy_max };
     int rc = axl_open(&s->ctx, &cfg, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, PROG ": %s\n", err);
@@ -452,12 +502,14 @@ int main(int argc, char **argv)
                 break;
             }
         }
+        flush_dirty(s);
         if (g_dump) {
             g_dump = 0;
             dump_stats(s);
         }
     }
     dump_stats(s);
+    s->dirty = NULL; /* nothing more is sent */
     while (s->conns) { /* reset what is left; nothing is sent from the arena afterwards */
         axl_abort(s->ctx, s->conns->s);
         conn_free(s, s->conns);

@@ -7,18 +7,26 @@
  *   axlctl [--ctl PATH] stats [-a] [--json | --prom | --watch SEC [--count N]]
  *   axlctl [--ctl PATH] kill-replica N [--signal KILL|SEGV|ABRT|TERM|STOP]
  *   axlctl [--ctl PATH] health [--json]
+ *   axlctl [--ctl PATH] conns [--state S] [--port P] [--replica N] [--json]
+ *   axlctl [--ctl PATH] capture [-r N] [-c COUNT] [--duration SEC]
+ *                       [--filter "host A|port P|proto tcp|udp|icmp"]... -w FILE
  *
  * Role and call chain: main -> parse flags -> ctl_connect (PATH from --ctl,
  * else $AXL_STACK, else /run/axl/stack.sock) -> request (one "AXL1 ..."
  * line, protocol in src/stackd/ctl_proto.h) -> read_response (lines up to
  * ".") -> print_* (tables or JSON). Every value from the socket is parsed
  * defensively: a malformed response is an error, never a crash.
+ * conns and capture: the answer's "ok" line brings one socket per replica
+ * (SCM_RIGHTS); the replicas write to them directly (ctl_proto.h), and
+ * every record read from them is validated before use.
  *
  * Exit status: 0 done (health: every replica running); 1 cannot connect,
  * error from the stack, or (health) a replica is not running; 2 usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +36,8 @@
 #include <unistd.h>
 
 #include "core/opts.h"
+#include "net/tcp_dump.h"
+#include "port/pcap.h"
 #include "stackd/ctl_proto.h"
 
 #define PROG "axlctl"
@@ -46,7 +56,18 @@ struct opts {
     double watch;   /* stats --watch SEC, 0 = once */
     uint32_t count; /* stats --watch: rounds, 0 = until interrupted */
     int prom;       /* stats --prom */
+    const char *state;   /* conns --state */
+    uint32_t port;       /* conns --port */
+    const char *replica; /* conns / capture --replica */
+    uint32_t cap_count;  /* capture -c */
+    double duration;     /* capture --duration */
+    const char *write;   /* capture -w FILE */
+    const char *filter[8];
+    uint32_t nfilter;
 };
+
+/** MAX_FDS: sockets one answer may carry (one per replica). */
+#define MAX_FDS 64
 
 struct resp {
     char *buf; /* owned; lines point into it */
@@ -54,6 +75,8 @@ struct resp {
     int nlines;     /* body lines (status and "." excluded) */
     char *err_code; /* NULL when "ok" */
     char *err_msg;
+    int fds[MAX_FDS]; /* sockets that came with the answer (conns, capture) */
+    int nfds;
 };
 
 static void die_usage(const char *msg)
@@ -142,8 +165,27 @@ static int read_response(int fd, double timeout, struct resp *r)
             r->buf = nb;
             cap *= 2;
         }
-        ssize_t n = recv(fd, r->buf + len, cap - len - 1, 0);
+        union {
+            char b[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+            struct cmsghdr align;
+        } cm;
+        struct iovec iov = {r->buf + len, cap - len - 1};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+                             .msg_controllen = sizeof(cm.b)};
+        ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR) continue;
+        for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k; i++) {
+                int f;
+                memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(f));
+                if (r->nfds < MAX_FDS)
+                    r->fds[r->nfds++] = f;
+                else
+                    close(f);
+            }
+        }
         if (n < 0) {
             fprintf(stderr, "%s: reading the answer: %s\n", PROG, strerror(errno));
             return -1;
@@ -199,8 +241,19 @@ static int request(const struct opts *o, const char *req, struct resp *r)
     if (rc < 0) {
         free(r->buf);
         r->buf = NULL;
+        for (int i = 0; i < r->nfds; i++)
+            close(r->fds[i]);
+        r->nfds = 0;
     }
     return rc;
+}
+
+/* An answer that carries no sockets must not keep any. */
+static void resp_close_fds(struct resp *r)
+{
+    for (int i = 0; i < r->nfds; i++)
+        close(r->fds[i]);
+    r->nfds = 0;
 }
 
 /* ---- parsing key=value lines ----------------------------------------------------- */
@@ -293,8 +346,9 @@ static int cmd_replicas(const struct opts *o)
     if (o->json)
         fputs("{\"replicas\":[", stdout);
     else
-        printf("%-7s %-8s %-5s %-4s %-9s %-8s %-8s %-16s %-10s %s\n", "REPLICA", "PID", "QUEUE",
-               "CPU", "STATE", "UPTIME", "RESTARTS", "LAST EXIT", "RESTART", "HEARTBEAT");
+        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-8s %-8s %-16s %-10s %s\n", "REPLICA", "PID",
+               "QUEUE", "CPU", "STATE", "LOAD", "CONNS", "UPTIME", "RESTARTS", "LAST EXIT",
+               "RESTART", "HEARTBEAT");
     for (int i = 0; i < r.nlines; i++) {
         struct kv kv;
         if (split_kv(r.lines[i], &kv) < 0) {
@@ -325,9 +379,16 @@ static int cmd_replicas(const struct opts *o)
             snprintf(rs, sizeof(rs), "%.1fms", strtod(rm, NULL));
         else
             snprintf(rs, sizeof(rs), "-");
-        printf("%-7s %-8s %-5s %-4s %-9s %-8s %-8s %-16s %-10s %s\n", kv_get(&kv, "replica"),
-               kv_get(&kv, "pid"), kv_get(&kv, "queue"), kv_get(&kv, "cpu"), kv_get(&kv, "state"),
-               up, kv_get(&kv, "restarts"), kv_get(&kv, "last_exit"), rs, hb);
+        char load[16];
+        const char *lv = kv_get(&kv, "load");
+        if (is_number(lv))
+            snprintf(load, sizeof(load), "%.1f%%", strtod(lv, NULL) * 100);
+        else
+            snprintf(load, sizeof(load), "-");
+        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-8s %-8s %-16s %-10s %s\n",
+               kv_get(&kv, "replica"), kv_get(&kv, "pid"), kv_get(&kv, "queue"), kv_get(&kv, "cpu"),
+               kv_get(&kv, "state"), load, kv_get(&kv, "conns"), up, kv_get(&kv, "restarts"),
+               kv_get(&kv, "last_exit"), rs, hb);
     }
     if (o->json) puts("]}");
     free(r.buf);
@@ -573,19 +634,440 @@ static int cmd_health(const struct opts *o)
     return healthy ? 0 : 1;
 }
 
+
+/* ---- conns ---------------------------------------------------------------------- */
+
+/* Who holds a local port: from "listeners" and "apps" (registry entries). */
+struct owner {
+    uint16_t port;
+    char who[48]; /* "pid 1234 (name)", "tcp-echo" */
+};
+struct owners {
+    struct owner o[256];
+    int n;
+};
+
+static void owners_fetch(const struct opts *o, struct owners *ow)
+{
+    struct resp la, aa;
+    ow->n = 0;
+    if (request(o, "listeners", &la) < 0) return;
+    if (request(o, "apps", &aa) < 0) {
+        free(la.buf);
+        return;
+    }
+    resp_close_fds(&la);
+    resp_close_fds(&aa);
+    for (int i = 0; i < la.nlines && ow->n < 256; i++) {
+        struct kv kv;
+        if (split_kv(la.lines[i], &kv) < 0 || strcmp(kv_get(&kv, "proto"), "tcp")) continue;
+        unsigned long port = strtoul(kv_get(&kv, "port"), NULL, 10);
+        if (port < 1 || port > 65535) continue;
+        struct owner *w = &ow->o[ow->n];
+        const char *kind = kv_get(&kv, "kind"), *app = kv_get(&kv, "app");
+        if (!strcmp(kind, "app")) {
+            snprintf(w->who, sizeof(w->who), "app %s", app);
+            for (int k = 0; k < aa.nlines; k++) { /* apps lines are split once each */
+                char line[512];
+                struct kv ak;
+                snprintf(line, sizeof(line), "%s", aa.lines[k]);
+                if (split_kv(line, &ak) < 0 || strcmp(kv_get(&ak, "app"), app)) continue;
+                snprintf(w->who, sizeof(w->who), "pid=%.12s(%.24s)", kv_get(&ak, "pid"),
+                         kv_get(&ak, "name"));
+            }
+        } else
+            snprintf(w->who, sizeof(w->who), "%.40s", kind);
+        w->port = (uint16_t)port;
+        ow->n++;
+    }
+    free(la.buf);
+    free(aa.buf);
+}
+
+static const char *owner_of(const struct owners *ow, const struct axl_tcp_dump_rec *r, char *buf,
+                            size_t len)
+{
+    /* The replica's service layer names the application of each of its
+     * sockets (listeners, accepted and opened connections alike). */
+    if (r->owner_pid) {
+        snprintf(buf, len, "pid %u (app %u)", r->owner_pid, r->owner_app);
+        return buf;
+    }
+    /* Otherwise listeners and the connections they accepted: the holder of
+     * the local port in the registry (built-in services). */
+    if (r->state != 1 && !(r->flags & AXL_TCP_DUMP_PASSIVE)) return "-";
+    for (int i = 0; i < ow->n; i++)
+        if (ow->o[i].port == r->lport) return ow->o[i].who;
+    return "-";
+}
+
+/* --state: ss names (case-insensitive), "established" too. -1 = bad. */
+static int state_by_name(const char *n)
+{
+    if (!strcasecmp(n, "established")) return 4;
+    if (!strcasecmp(n, "syn-received")) return 3;
+    for (unsigned i = 1; i < AXL_TCP_DUMP_NSTATES; i++)
+        if (!strcasecmp(n, axl_tcp_dump_state_name(i))) return (int)i;
+    return -1;
+}
+
+struct conn_row {
+    struct axl_tcp_dump_rec r;
+    uint32_t replica;
+};
+
+/* Read one replica's answer (until AXL_CONNS_LAST or EOF). 0 or -1. */
+static int conns_read(int fd, double deadline, struct conn_row **rows, size_t *n, size_t *cap,
+                      uint32_t want_replica, uint32_t *total)
+{
+    static union {
+        struct axl_conns_hdr h;
+        uint8_t b[sizeof(struct axl_conns_hdr) + AXL_CONNS_CHUNK * sizeof(struct axl_tcp_dump_rec)];
+    } d;
+    for (;;) {
+        double left = deadline - now_s();
+        if (left <= 0) {
+            fprintf(stderr, "%s: replica %u: no complete answer in time\n", PROG, want_replica);
+            return -1;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int pr = poll(&p, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) continue;
+        ssize_t got = recv(fd, d.b, sizeof(d.b), 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            fprintf(stderr, "%s: replica %u: answer cut short\n", PROG, want_replica);
+            return -1;
+        }
+        if ((size_t)got < sizeof(d.h) || d.h.magic != AXL_CONNS_MAGIC ||
+            d.h.nrec > AXL_CONNS_CHUNK ||
+            (size_t)got != sizeof(d.h) + d.h.nrec * sizeof(struct axl_tcp_dump_rec) ||
+            d.h.replica != want_replica) {
+            fprintf(stderr, "%s: replica %u: malformed conns answer\n", PROG, want_replica);
+            return -1;
+        }
+        *total = d.h.total;
+        const struct axl_tcp_dump_rec *rec = (const void *)(d.b + sizeof(d.h));
+        for (uint32_t i = 0; i < d.h.nrec; i++) {
+            struct axl_tcp_dump_rec r;
+            memcpy(&r, &rec[i], sizeof(r));
+            if (!axl_tcp_dump_ok(&r)) continue; /* never print what does not make sense */
+            if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 256;
+                struct conn_row *nr = realloc(*rows, nc * sizeof(**rows));
+                if (!nr) return -1;
+                *rows = nr;
+                *cap = nc;
+            }
+            (*rows)[*n].r = r;
+            (*rows)[*n].replica = want_replica;
+            (*n)++;
+        }
+        if (d.h.flags & AXL_CONNS_LAST) return 0;
+    }
+}
+
+static void fmt_addr(char *b, size_t n, uint32_t a, uint16_t port)
+{
+    if (!a && !port) {
+        snprintf(b, n, "*:*");
+        return;
+    }
+    snprintf(b, n, "%u.%u.%u.%u:%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, port);
+}
+
+static int cmd_conns(const struct opts *o)
+{
+    int want_state = -1;
+    uint32_t want_rep = 0;
+    char req[64] = "conns";
+    if (o->state && (want_state = state_by_name(o->state)) < 0)
+        die_usage("--state: one of listen, syn-sent, syn-recv, estab(lished), fin-wait-1, "
+                  "fin-wait-2, close-wait, closing, last-ack, time-wait");
+    if (o->port > 65535) die_usage("--port: 1..65535");
+    if (o->replica) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(o->replica, &end, 10);
+        if (!*o->replica || *end || errno || v > 65535) die_usage("--replica: a replica number");
+        want_rep = (uint32_t)v;
+        snprintf(req, sizeof(req), "conns %u", want_rep);
+    }
+    struct owners ow;
+    owners_fetch(o, &ow);
+    struct resp r;
+    if (request(o, req, &r) < 0) return 1;
+    int rc = 0;
+    if (r.nlines != r.nfds) {
+        fprintf(stderr, "%s: the answer brought %d sockets for %d replicas\n", PROG, r.nfds,
+                r.nlines);
+        rc = 1;
+    }
+    struct conn_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    double deadline = now_s() + o->timeout;
+    for (int i = 0; i < r.nlines && i < r.nfds && !rc; i++) {
+        struct kv kv;
+        uint32_t total = 0;
+        size_t before = n;
+        if (split_kv(r.lines[i], &kv) < 0 || !is_number(kv_get(&kv, "replica"))) {
+            fprintf(stderr, "%s: malformed conns answer\n", PROG);
+            rc = 1;
+            break;
+        }
+        uint32_t rep = (uint32_t)strtoul(kv_get(&kv, "replica"), NULL, 10);
+        if (conns_read(r.fds[i], deadline, &rows, &n, &cap, rep, &total) < 0) {
+            rc = 1;
+            break;
+        }
+        if (total > n - before && total > AXL_CONNS_MAX)
+            fprintf(stderr, "%s: replica %u holds %u entries; the first %u are shown\n", PROG, rep,
+                    total, AXL_CONNS_MAX);
+    }
+    resp_close_fds(&r);
+    free(r.buf);
+    if (rc) {
+        free(rows);
+        return rc;
+    }
+    if (o->json)
+        fputs("{\"conns\":[", stdout);
+    else
+        printf("%-11s %8s %8s %-21s %-21s %9s %8s %7s %7s %s\n", "State", "Recv-Q", "Send-Q",
+               "Local Address:Port", "Peer Address:Port", "RTT(ms)", "Cwnd", "Retrans", "Replica",
+               "Owner");
+    int shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct axl_tcp_dump_rec *c = &rows[i].r;
+        if (want_state >= 0 && c->state != want_state) continue;
+        if (o->port && c->lport != o->port && c->rport != o->port) continue;
+        char la[32], pa[32], rtt[24];
+        fmt_addr(la, sizeof(la), c->laddr, c->lport);
+        fmt_addr(pa, sizeof(pa), c->raddr, c->rport);
+        if (c->state == 1 || !c->srtt_us)
+            snprintf(rtt, sizeof(rtt), "-");
+        else
+            snprintf(rtt, sizeof(rtt), "%.3f", c->srtt_us / 1000.0);
+        char whobuf[48];
+        const char *who = owner_of(&ow, c, whobuf, sizeof(whobuf));
+        if (o->json) {
+            printf("%s{\"state\":\"%s\",\"local\":\"%s\",\"peer\":\"%s\",\"lport\":%u,"
+                   "\"rport\":%u,\"recv_q\":%u,\"send_q\":%u,\"rtt_ms\":%s,\"rttvar_ms\":%.3f,"
+                   "\"rto_ms\":%u,\"cwnd\":%u,\"ssthresh\":%u,\"mss\":%u,\"snd_wnd\":%u,"
+                   "\"retrans\":%llu,\"replica\":%u,\"owner\":",
+                   shown ? "," : "", axl_tcp_dump_state_name(c->state), la, pa, c->lport, c->rport,
+                   c->rcvq, c->sndq, strcmp(rtt, "-") ? rtt : "null", c->rttvar_us / 1000.0,
+                   c->rto_ms, c->cwnd, c->ssthresh, c->mss, c->snd_wnd,
+                   (unsigned long long)c->retrans, rows[i].replica);
+            json_val(who);
+            putchar('}');
+        } else
+            printf("%-11s %8u %8u %-21s %-21s %9s %8u %7llu %7u %s\n",
+                   axl_tcp_dump_state_name(c->state), c->rcvq, c->sndq, la, pa, rtt,
+                   c->state == 1 ? 0 : c->cwnd, (unsigned long long)c->retrans, rows[i].replica,
+                   who);
+        shown++;
+    }
+    if (o->json) puts("]}");
+    free(rows);
+    return 0;
+}
+
+/* ---- capture -------------------------------------------------------------------- */
+
+static volatile sig_atomic_t cap_stop;
+static void on_cap_signal(int sig)
+{
+    (void)sig;
+    cap_stop = 1;
+}
+
+/* --filter terms -> the request's HOST PORT PROTO ("-" = any). */
+static void cap_terms(const struct opts *o, char *host, size_t hn, char *port, size_t pn,
+                      char *proto, size_t prn)
+{
+    snprintf(host, hn, "-");
+    snprintf(port, pn, "-");
+    snprintf(proto, prn, "-");
+    for (uint32_t i = 0; i < o->nfilter; i++) {
+        char kind[16], val[64], extra[8];
+        int k = sscanf(o->filter[i], "%15s %63s %7s", kind, val, extra);
+        uint32_t a;
+        if (k != 2) die_usage("--filter: \"host A\", \"port P\" or \"proto tcp|udp|icmp\"");
+        if (!strcmp(kind, "host")) {
+            if (axl_parse_ipv4(val, &a) < 0) die_usage("--filter host: an IPv4 address");
+            if (strcmp(host, "-")) die_usage("--filter host: given twice");
+            snprintf(host, hn, "%s", val);
+        } else if (!strcmp(kind, "port")) {
+            char *end;
+            unsigned long v = strtoul(val, &end, 10);
+            if (*end || v < 1 || v > 65535) die_usage("--filter port: 1..65535");
+            if (strcmp(port, "-")) die_usage("--filter port: given twice");
+            snprintf(port, pn, "%lu", v);
+        } else if (!strcmp(kind, "proto")) {
+            if (strcmp(val, "tcp") && strcmp(val, "udp") && strcmp(val, "icmp"))
+                die_usage("--filter proto: tcp, udp or icmp");
+            if (strcmp(proto, "-")) die_usage("--filter proto: given twice");
+            snprintf(proto, prn, "%.8s", val);
+        } else
+            die_usage("--filter: \"host A\", \"port P\" or \"proto tcp|udp|icmp\"");
+    }
+}
+
+static int cmd_capture(const struct opts *o)
+{
+    char host[64], port[16], proto[16], req[256], target[16] = "all";
+    if (!o->write) die_usage("capture: -w FILE is required (\"-\" for standard output)");
+    cap_terms(o, host, sizeof(host), port, sizeof(port), proto, sizeof(proto));
+    if (o->replica) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(o->replica, &end, 10);
+        if (!*o->replica || *end || errno || v > 65535) die_usage("--replica: a replica number");
+        snprintf(target, sizeof(target), "%lu", v);
+    }
+    if (!o->cap_count && o->duration <= 0)
+        fprintf(stderr, "%s: capturing until interrupted (Ctrl-C); -c COUNT or --duration SEC "
+                        "bound it\n", PROG);
+    int tostdout = !strcmp(o->write, "-");
+    int out = tostdout ? STDOUT_FILENO : open(o->write, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", PROG, o->write, strerror(errno));
+        return 1;
+    }
+    FILE *f = fdopen(out, "wb");
+    if (!f) {
+        fprintf(stderr, "%s: %s: %s\n", PROG, o->write, strerror(errno));
+        if (!tostdout) close(out);
+        return 1;
+    }
+    struct axl_pcap_file_hdr fh = {AXL_PCAP_MAGIC_NS, AXL_PCAP_VERSION_MAJOR,
+                                   AXL_PCAP_VERSION_MINOR, 0, 0, AXL_PCAP_SNAPLEN,
+                                   AXL_PCAP_LINKTYPE_ETH};
+    fwrite(&fh, sizeof(fh), 1, f);
+    fflush(f);
+
+    snprintf(req, sizeof(req), "capture %s %u %s %s %s", target, o->cap_count, host, port, proto);
+    struct resp r;
+    if (request(o, req, &r) < 0) {
+        fclose(f);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_cap_signal; /* no SA_RESTART: poll returns EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int n = r.nfds < r.nlines ? r.nfds : r.nlines, open_n = 0, rc = 0;
+    struct pollfd pfd[MAX_FDS];
+    int hello[MAX_FDS];
+    uint32_t rep[MAX_FDS];
+    for (int i = 0; i < n; i++) {
+        struct kv kv;
+        pfd[i] = (struct pollfd){.fd = r.fds[i], .events = POLLIN};
+        hello[i] = 0;
+        rep[i] = 0;
+        if (split_kv(r.lines[i], &kv) == 0 && is_number(kv_get(&kv, "replica")))
+            rep[i] = (uint32_t)strtoul(kv_get(&kv, "replica"), NULL, 10);
+        open_n++;
+    }
+    static uint8_t buf[sizeof(struct axl_pcap_rec_hdr) + AXL_PCAP_SNAPLEN + 1];
+    uint64_t frames = 0, bad = 0;
+    double t0 = now_s(), end = o->duration > 0 ? t0 + o->duration : 0;
+    while (!cap_stop && open_n > 0 && (!o->cap_count || frames < o->cap_count)) {
+        int ms = 200;
+        if (end) {
+            double left = end - now_s();
+            if (left <= 0) break;
+            if (left * 1000 < ms) ms = (int)(left * 1000) + 1;
+        }
+        int pr = poll(pfd, (nfds_t)n, ms);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) continue;
+        for (int i = 0; i < n && (!o->cap_count || frames < o->cap_count); i++) {
+            if (pfd[i].fd < 0 || !pfd[i].revents) continue;
+            ssize_t got = recv(pfd[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+            if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (got <= 0) { /* the replica ended its capture (its COUNT, or it stopped) */
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_n--;
+                continue;
+            }
+            if (!hello[i]) {
+                struct axl_cap_hello h;
+                if (got != (ssize_t)sizeof(h)) goto malformed;
+                memcpy(&h, buf, sizeof(h));
+                if (h.magic != AXL_CAP_MAGIC || h.replica != rep[i]) goto malformed;
+                if (h.status < 0) {
+                    fprintf(stderr, "%s: replica %u cannot capture: %s\n", PROG, rep[i],
+                            h.status == -EBUSY ? "a capture or a pcap= mirror runs there already"
+                                               : strerror(-h.status));
+                    rc = 1;
+                    close(pfd[i].fd);
+                    pfd[i].fd = -1;
+                    open_n--;
+                    continue;
+                }
+                hello[i] = 1;
+                continue;
+            }
+            struct axl_pcap_rec_hdr rh;
+            if ((size_t)got < sizeof(rh)) goto malformed;
+            memcpy(&rh, buf, sizeof(rh));
+            if (rh.incl_len != (size_t)got - sizeof(rh) || rh.incl_len > AXL_PCAP_SNAPLEN ||
+                rh.orig_len < rh.incl_len || rh.ts_nsec >= 1000000000u)
+                goto malformed;
+            if (fwrite(buf, (size_t)got, 1, f) != 1) {
+                fprintf(stderr, "%s: writing %s: %s\n", PROG, o->write, strerror(errno));
+                rc = 1;
+                cap_stop = 1;
+                break;
+            }
+            frames++;
+            continue;
+        malformed:
+            bad++;
+            close(pfd[i].fd);
+            pfd[i].fd = -1;
+            open_n--;
+            fprintf(stderr, "%s: replica %u: malformed capture data; its capture dropped\n", PROG,
+                    rep[i]);
+            rc = 1;
+        }
+    }
+    for (int i = 0; i < n; i++) /* the replicas notice and stop copying */
+        if (pfd[i].fd >= 0) close(pfd[i].fd);
+    for (int i = n; i < r.nfds; i++)
+        close(r.fds[i]);
+    free(r.buf);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "%s: writing %s: %s\n", PROG, o->write, strerror(errno));
+        rc = 1;
+    }
+    fprintf(stderr, "%s: %llu frame%s captured from %d replica%s in %.1f s%s\n", PROG,
+            (unsigned long long)frames, frames == 1 ? "" : "s", n, n == 1 ? "" : "s",
+            now_s() - t0, tostdout ? "" : "");
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {0};
     o.timeout = 5;
     const struct axl_opt table[] = {
-        {"ctl", 'c', AXL_OPT_STR, "PATH",
+        {"ctl", 0, AXL_OPT_STR, "PATH",
          "the stack's control socket (default: $" AXL_CTL_ENV " or " AXL_CTL_DEFAULT_PATH ")",
          &o.ctl},
         {"stack", 0, AXL_OPT_STR, "PATH", "same as --ctl", &o.ctl},
         {"json", 'j', AXL_OPT_FLAG, NULL, "machine-readable output (replicas, stats, health)",
          &o.json},
         {"all", 'a', AXL_OPT_FLAG, NULL, "stats: show counters that are zero too", &o.all},
-        {"watch", 'w', AXL_OPT_DOUBLE, "SEC",
+        {"watch", 0, AXL_OPT_DOUBLE, "SEC",
          "stats: every SEC seconds, print the totals that changed with their rates", &o.watch,
          0.1, 3600},
         {"count", 'n', AXL_OPT_U32, "N", "stats --watch: stop after N rounds (default: never)",
@@ -598,6 +1080,24 @@ int main(int argc, char **argv)
          &o.signal},
         {"timeout", 't', AXL_OPT_DOUBLE, "SEC", "wait this long for an answer (default 5)",
          &o.timeout, 0.1, 3600},
+        {"state", 0, AXL_OPT_STR, "STATE",
+         "conns: only this state (listen, syn-sent, syn-recv, estab, fin-wait-1, fin-wait-2, "
+         "close-wait, closing, last-ack, time-wait)",
+         &o.state},
+        {"port", 'p', AXL_OPT_U32, "PORT", "conns: only connections with this local or peer port",
+         &o.port, 1, 65535},
+        {"replica", 'r', AXL_OPT_STR, "N", "conns, capture: only replica N (default: all)",
+         &o.replica},
+        {"write", 'w', AXL_OPT_STR, "FILE", "capture: write the pcap to FILE (- = stdout)",
+         &o.write},
+        {"frames", 'c', AXL_OPT_U32, "COUNT",
+         "capture: stop after COUNT frames (each replica also stops after COUNT)", &o.cap_count},
+        {"duration", 'd', AXL_OPT_DOUBLE, "SEC", "capture: stop after SEC seconds", &o.duration,
+         0.01, 86400},
+        {"filter", 'f', AXL_OPT_MULTI, "TERM",
+         "capture: \"host A\", \"port P\" or \"proto tcp|udp|icmp\"; repeat to AND terms "
+         "(evaluated in the replicas: only matching frames are copied)",
+         o.filter, 0, 8, &o.nfilter},
         {0},
     };
     int first = axl_opts_parse(
@@ -608,7 +1108,12 @@ int main(int argc, char **argv)
         "in total, like nstat (zeros hidden unless -a; --watch SEC repeats with rates, --json and "
         "--prom change the format); 'kill-replica N' sends replica N a "
         "signal (fault injection, --signal, default KILL); 'health' exits 0 when every replica "
-        "runs and 1 otherwise.",
+        "runs and 1 otherwise; 'conns' lists the TCP connections and listeners of every replica "
+        "like ss -tan (state, queues, RTT, cwnd, retransmissions, replica, owner; --state, "
+        "--port, --replica filter, --json); 'capture -w FILE' writes a pcap of the frames the "
+        "replicas receive and send (readable by tshark -r; -r N, -c COUNT, --duration SEC, "
+        "--filter TERM; stops at COUNT, after SEC, or on Ctrl-C). 'replicas' also shows each "
+        "replica's load (busy fraction over the last second) and TCP entries.",
         table);
     if (first < 0) return 2;
     if (!o.ctl) {
@@ -616,7 +1121,8 @@ int main(int argc, char **argv)
         o.ctl = env && *env ? env : AXL_CTL_DEFAULT_PATH;
     }
     if (!*o.ctl) die_usage("--ctl: empty path");
-    if (first >= argc) die_usage("missing command: replicas, stats, kill-replica N or health");
+    if (first >= argc)
+        die_usage("missing command: replicas, stats, conns, capture, kill-replica N or health");
     const char *cmd = argv[first];
     int nargs = argc - first - 1;
     if (!strcmp(cmd, "kill-replica")) {
@@ -627,7 +1133,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "replicas")) return cmd_replicas(&o);
     if (!strcmp(cmd, "stats")) return cmd_stats(&o);
     if (!strcmp(cmd, "health") || !strcmp(cmd, "ping")) return cmd_health(&o);
-    fprintf(stderr, "%s: unknown command '%s' (replicas, stats, kill-replica, health)\n", PROG,
-            cmd);
+    if (!strcmp(cmd, "conns")) return cmd_conns(&o);
+    if (!strcmp(cmd, "capture")) return cmd_capture(&o);
+    fprintf(stderr,
+            "%s: unknown command '%s' (replicas, stats, conns, capture, kill-replica, health)\n",
+            PROG, cmd);
     return 2;
 }
