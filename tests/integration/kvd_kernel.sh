@@ -16,8 +16,7 @@
 #     sanitizer report
 #   - segments (a second run with --pcap, read with tshark): a small get
 #     reply is one TCP segment, and so are 10 pipelined small gets
-# Set AXL_KVD_STACK=1 to also run the client checks against axl-kvd --stack
-# (isolated mode, attached to axl-stackd) once that mode is available.
+# Isolated mode (axl-kvd --stack over axl-stackd) is tests/integration/kvd_iso.sh.
 . "$(dirname "$0")/lib.sh"
 netns_up 1
 KVD=$AXL_BIN/axl-kvd

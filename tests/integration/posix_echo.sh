@@ -9,8 +9,8 @@
 #   - python: 200 short connections in a row (connect, 100 bytes, close)
 #   - a clean exit on SIGTERM, no sanitizer report, counters that moved
 #   - UDP: a datagram echoed (python, up to 3 tries)
-# Then, if this build has isolated mode, the same server attached to
-# axl-stackd (otherwise a "# skip" line says why; nothing counted as passed).
+# Then the same server, epoll loop, attached to
+# axl-stackd.
 . "$(dirname "$0")/lib.sh"
 netns_up 1
 ECHO=$AXL_TOOLS/posix_echo
@@ -126,11 +126,7 @@ done
 # --- isolated mode (attached to axl-stackd) ------------------------------------------
 start_stackd stackd --port "afxdp:$IF_S" --addr "$ADDR_S/24"
 sleep 1
-if ip netns exec "$NS_S" timeout 3 "$ECHO" --stack "$AXL_STACK" --tcp 7 2>&1 </dev/null | grep -q "not available"; then
-  echo "# skip isolated: this build's native API has no isolated mode yet (src/axl/iso.c)"
-else
-  suite "iso-epoll" --stack "$AXL_STACK" --loop epoll
-fi
+suite "iso-epoll" --stack "$AXL_STACK" --loop epoll
 stop_stackd >/dev/null 2>&1
 
 [ "$NFAIL" -eq 0 ]
