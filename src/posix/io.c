@@ -158,8 +158,13 @@ static ssize_t tcp_rx(struct axp *P, struct axp_sock *s, const struct iovec *iov
             if ((flags & MSG_PEEK) || !(flags & MSG_WAITALL) || total >= want) return (ssize_t)total;
             continue;
         }
-        if (total) return (ssize_t)total;
-        if (s->err) return take_err(s);
+        if (total) { /* MSG_WAITALL keeps waiting while more may come (recv(2)) */
+            if (!(flags & MSG_WAITALL) || r != -EAGAIN || nonblock || s->err || s->rd_shut ||
+                s->state == AXP_S_OVER || s->state == AXP_S_FAILED)
+                return (ssize_t)total;
+        } else if (s->err) {
+            return take_err(s);
+        }
         if (r == 0) return 0;
         if (r != -EAGAIN) {
             if (s->err_seen) return 0;

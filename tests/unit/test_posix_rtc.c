@@ -540,7 +540,7 @@ static void test_send_full(void **state)
         if (w < 0) {
             assert_int_equal(errno, EAGAIN);
             /* give the window time to close, then make sure it stays full */
-            if (!(wait_for(fd, POLLOUT, 200) & POLLOUT)) break;
+            if (!(wait_for(fd, POLLOUT, 1000) & POLLOUT)) break; /* full for 1 s: the peer window is shut */
             continue;
         }
         total += (size_t)w;
