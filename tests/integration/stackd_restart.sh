@@ -76,8 +76,12 @@ check "the new replica 1 counted those echo requests ($b1 -> $a1)" [ "$((a1 - b1
 wait "$STEADY"
 read -r n lost gap < <(ping_gaps "$TMPD/steady.txt")
 echo "steady ping on replica 0: $n replies, $lost lost, longest gap $gap ms"
+# ping -i 0.01 for 9 s asks ~900 probes; a loaded machine deschedules ping
+# itself, so the count it managed to send is not the stack's doing: what is
+# asserted is that every probe it sent came back (and that it sent enough to
+# span the restart).
 check "steady ping on replica 0: nothing lost across the restart ($lost lost of $n)" \
-  test "$n" -ge 500 -a "$lost" -eq 0
+  test "$n" -ge 150 -a "$lost" -eq 0
 check "steady ping on replica 0: no gap above 250 ms ($gap ms)" \
   awk -v g="$gap" 'BEGIN { exit !(g < 250) }'
 
