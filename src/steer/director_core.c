@@ -36,6 +36,28 @@
  * attached replica's process lives (kill(pid, 0)) and reclaims the buffers of
  * a dead one at once. A restarted replica attaches with a new token.
  *
+ * Scaling (axlctl scale N; steer.h "the live redirection table"): the
+ * supervisor writes the active count it wants into the header page's
+ * supervisor words; the loop notices (one relaxed load per poll) and refills
+ * the 128-entry table over replicas 0..N-1 in equal blocks, as `ethtool -X
+ * equal N` rewrites a NIC's. Existing connections never move: when bucket b
+ * goes from replica o to n, prev[b] = o, and while o is attached and its
+ * slot says it holds connections of b (conns[b] > 0, kept by its engine):
+ *   - a pure SYN (SYN without ACK, RFC 9293 §3.5) is a new flow: it goes to
+ *     n, and its tuple enters a small table of new flows (AXL_DIR_FLOWS,
+ *     tagged with the bucket's move epoch) so that its handshake ACK and
+ *     later segments follow it to n;
+ *   - any other TCP segment goes to n if its flow is in that table, else
+ *     to o (DirRxPrevOwner);
+ *   - everything that is not TCP (UDP, ICMP, fragments) goes to n.
+ * Once o holds none of b (or detaches, or dies) prev[b] is cleared
+ * (DirBucketsDrained): checked on RX and every AXL_DIR_PEER_CHECK_MS. The
+ * counts are another process's memory: a replica that lies can only keep
+ * its own former bucket's segments or let them go to the new owner (which
+ * answers with RSTs, the same as if it crashed); no index comes from it.
+ * Active opens on a bucket that drains are refused by the port picker
+ * (steer.h axl_steer_reta_port_ok): the SYN-ACK is no pure SYN.
+ *
  * Call chain: see director_core.h.
  */
 #include "steer/director_core.h"
@@ -50,6 +72,7 @@
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "steer/steer.h"
 
@@ -174,6 +197,159 @@ static void attach_check(struct axl_director *d, uint32_t q)
     kick(d, r->bell);
     axl_info(MOD, "replica %u attached (pid %d), %u of %u buffers granted", q, (int)r->pid,
              d->quota - r->owed, d->quota);
+}
+
+/* ---- the redirection table ---------------------------------------------------- */
+
+static void reta_publish(struct axl_director *d)
+{
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
+        atomic_store_explicit(&d->reta->owner[b], d->rowner[b], memory_order_relaxed);
+        atomic_store_explicit(&d->reta->prev[b], d->rprev[b], memory_order_relaxed);
+    }
+    atomic_store_explicit(&d->reta->nactive, d->nactive, memory_order_relaxed);
+    atomic_fetch_add_explicit(&d->reta->gen, 1, memory_order_release);
+}
+
+static uint32_t held(const struct axl_director *d, uint32_t q, uint32_t b)
+{
+    return atomic_load_explicit(&d->rep[q].slot->conns[b], memory_order_relaxed);
+}
+
+static void clear_prev(struct axl_director *d, uint32_t b)
+{
+    d->rprev[b] = AXL_STEER_NONE;
+    d->st.drained++;
+    if (--d->ndraining == 0 && d->flows)
+        memset(d->flows, 0, (size_t)AXL_DIR_FLOWS * sizeof(*d->flows));
+}
+
+uint32_t axl_director_sweep(struct axl_director *d)
+{
+    int changed = 0;
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE && d->ndraining; b++) {
+        uint32_t o = d->rprev[b];
+        if (o == AXL_STEER_NONE) continue;
+        if (!d->rep[o].attached || held(d, o, b) == 0) {
+            clear_prev(d, b);
+            changed = 1;
+        }
+    }
+    if (changed) reta_publish(d);
+    return d->ndraining;
+}
+
+uint32_t axl_director_set_active(struct axl_director *d, uint32_t n)
+{
+    if (n < 1 || n > d->g.nrep) n = d->g.nrep;
+    if (n == d->nactive) return n;
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
+        uint32_t to = axl_steer_reta_fill(b, n), from = d->rowner[b], p = d->rprev[b];
+        if (to == from) continue;
+        d->rowner[b] = (uint8_t)to;
+        if (++d->epoch[b] == 0) d->epoch[b] = 1;
+        uint32_t from_holds = d->rep[from].attached && held(d, from, b) > 0;
+        if (p == AXL_STEER_NONE) {
+            if (from_holds) {
+                d->rprev[b] = (uint8_t)from;
+                d->ndraining++;
+            }
+        } else if (p == to) { /* back to the replica that still holds its flows */
+            if (from_holds) {
+                d->rprev[b] = (uint8_t)from; /* the newer flows are `from`'s now */
+                d->st.drain_lost++;         /* and the older ones on `to` are home */
+            } else {
+                clear_prev(d, b);
+            }
+        } else if (from_holds) { /* one previous owner only: the newer one */
+            d->rprev[b] = (uint8_t)from;
+            d->st.drain_lost++;
+        }
+    }
+    axl_info(MOD, "redirection table: %u -> %u active replica%s (%u bucket%s draining)",
+             d->nactive, n, n == 1 ? "" : "s", d->ndraining, d->ndraining == 1 ? "" : "s");
+    d->nactive = n;
+    d->st.reta_changes++;
+    reta_publish(d);
+    return n;
+}
+
+static uint32_t flow_slot(const uint32_t tu[3])
+{
+    uint64_t k = ((uint64_t)tu[0] << 32 | tu[2]) ^ ((uint64_t)tu[1] * 0x9e3779b97f4a7c15ull);
+    return (uint32_t)axl_hash64(k) & (AXL_DIR_FLOWS - 1);
+}
+
+static int flow_find(const struct axl_director *d, uint32_t b, const uint32_t tu[3])
+{
+    uint32_t i = flow_slot(tu);
+    for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
+        const struct axl_dir_flow *f = &d->flows[i];
+        if (!f->epoch) return 0;
+        if (f->bucket == b && f->epoch == d->epoch[b] && f->saddr == tu[0] &&
+            f->daddr == tu[1] && f->ports == tu[2])
+            return 1;
+    }
+    return 0;
+}
+
+static void flow_add(struct axl_director *d, uint32_t b, const uint32_t tu[3])
+{
+    uint32_t i = flow_slot(tu);
+    if (flow_find(d, b, tu)) return; /* a retransmitted SYN */
+    for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
+        struct axl_dir_flow *f = &d->flows[i];
+        uint32_t fb = f->bucket & (AXL_STEER_RETA_SIZE - 1);
+        /* empty, or left from a bucket move that is over */
+        if (!f->epoch || f->epoch != d->epoch[fb] || d->rprev[fb] == AXL_STEER_NONE) {
+            f->saddr = tu[0];
+            f->daddr = tu[1];
+            f->ports = tu[2];
+            f->bucket = (uint16_t)b;
+            f->epoch = d->epoch[b];
+            return;
+        }
+    }
+    d->st.flow_full++; /* its later segments go to the previous owner: it resets them */
+}
+
+/* Bucket b has a previous owner: who gets this frame (see "Scaling"). */
+static uint32_t migrate(struct axl_director *d, uint32_t b, int tcp_flags, const uint32_t tu[3],
+                        int count)
+{
+    uint32_t o = d->rprev[b], n = d->rowner[b];
+    if (!d->rep[o].attached || held(d, o, b) == 0) {
+        clear_prev(d, b);
+        reta_publish(d);
+        return n;
+    }
+    if (tcp_flags < 0) return n;          /* not TCP: the table's owner */
+    if ((tcp_flags & 0x12) == 0x02) {     /* SYN without ACK: a new flow */
+        if (d->flows) flow_add(d, b, tu);
+        return n;
+    }
+    if (d->flows && flow_find(d, b, tu)) {
+        if (count) d->st.rx_new_flow++;
+        return n;
+    }
+    if (count) d->st.rx_prev_owner++;
+    return o;
+}
+
+/* The replica for a frame, -1 = no flow (every replica). Hot. */
+static int route(struct axl_director *d, const uint8_t *frame, uint32_t len, int count)
+{
+    uint32_t h, tu[3];
+    int fl;
+    if (!axl_steer_frame_tcp(frame, len, &h, &fl, tu)) return -1;
+    uint32_t b = h & (AXL_STEER_RETA_SIZE - 1);
+    if (axl_likely(d->rprev[b] == AXL_STEER_NONE)) return d->rowner[b];
+    return (int)migrate(d, b, fl, tu, count);
+}
+
+int axl_director_steer_of(struct axl_director *d, const uint8_t *frame, uint32_t len)
+{
+    return route(d, frame, len, 0);
 }
 
 static void check_peers(struct axl_director *d)
@@ -364,6 +540,22 @@ int axl_director_init(struct axl_director *d, const struct axl_dir_geom *g, int 
     d->hdr->nbufs = g->nbufs;
     d->hdr->buf_size = g->buf_size;
     d->hdr->ring = g->ring;
+    d->reta = axl_dir_reta(d->ctl);
+    d->supw = axl_dir_supw(d->ctl);
+    d->flows = calloc(AXL_DIR_FLOWS, sizeof(*d->flows));
+    if (!d->flows) {
+        axl_err(MOD, "no memory for the flow table");
+        axl_director_fini(d);
+        return AXL_ENOMEM;
+    }
+    /* The active count the supervisor asks for (kept across our restarts). */
+    uint32_t want = atomic_load_explicit(&d->supw->want_active, memory_order_acquire);
+    d->nactive = want >= 1 && want <= g->nrep ? want : g->nrep;
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
+        d->rowner[b] = (uint8_t)axl_steer_reta_fill(b, d->nactive);
+        d->rprev[b] = AXL_STEER_NONE;
+    }
+    reta_publish(d);
     for (uint32_t q = 0; q < g->nrep; q++) {
         struct axl_dir_rep *r = &d->rep[q];
         r->slot = (struct axl_dir_slot *)block_of(d, q);
@@ -392,17 +584,20 @@ uint32_t axl_director_poll(struct axl_director *d, uint64_t now_ns)
 
     for (uint32_t q = 0; q < nrep; q++)
         attach_check(d, q);
+    uint32_t want = atomic_load_explicit(&d->supw->want_active, memory_order_relaxed);
+    if (axl_unlikely(want != d->nactive) && want) axl_director_set_active(d, want);
     if (now_ns - d->last_peer_check_ns >= (uint64_t)AXL_DIR_PEER_CHECK_MS * AXL_NS_PER_MS) {
         d->last_peer_check_ns = now_ns;
         check_peers(d);
+        if (d->ndraining) axl_director_sweep(d);
     }
 
     uint32_t got = axl_port_rx_burst(d->dev, pkts, AXL_DIR_BURST);
     d->st.rx_frames += got;
     for (uint32_t i = 0; i < got; i++) {
-        uint32_t h;
-        if (axl_steer_frame_hash(pkts[i]->data, pkts[i]->len, &h))
-            deliver(d, nrep > 1 ? axl_steer_queue(h, nrep) : 0, pkts[i]);
+        int q = route(d, pkts[i]->data, pkts[i]->len, 1);
+        if (q >= 0)
+            deliver(d, (uint32_t)q, pkts[i]);
         else
             broadcast(d, pkts[i]);
     }
@@ -479,6 +674,9 @@ void axl_director_stats_dump(const struct axl_director *d, FILE *out, const char
         {"DirGranted", s->granted},             {"DirReclaimed", s->reclaimed},
         {"DirAttaches", s->attaches},           {"DirDetaches", s->detaches},
         {"DirPeersDead", s->peers_dead},        {"DirWakeups", s->wakeups},
+        {"DirRetaChanges", s->reta_changes},    {"DirRxPrevOwner", s->rx_prev_owner},
+        {"DirRxNewFlow", s->rx_new_flow},       {"DirFlowTableFull", s->flow_full},
+        {"DirBucketsDrained", s->drained},      {"DirDrainLost", s->drain_lost},
     };
     for (size_t i = 0; i < AXL_ARRAY_SIZE(c); i++)
         fprintf(out, "%s%s %llu\n", pf, c[i].name, (unsigned long long)c[i].v);
@@ -495,5 +693,7 @@ void axl_director_fini(struct axl_director *d)
     axl_pool_fini(&d->pool);
     free(d->owner);
     d->owner = NULL;
+    free(d->flows);
+    d->flows = NULL;
 }
 
