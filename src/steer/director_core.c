@@ -550,6 +550,7 @@ int axl_director_init(struct axl_director *d, const struct axl_dir_geom *g, int 
     }
     /* The active count the supervisor asks for (kept across our restarts). */
     uint32_t want = atomic_load_explicit(&d->supw->want_active, memory_order_acquire);
+    d->want_seen = want;
     d->nactive = want >= 1 && want <= g->nrep ? want : g->nrep;
     for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
         d->rowner[b] = (uint8_t)axl_steer_reta_fill(b, d->nactive);
@@ -585,7 +586,10 @@ uint32_t axl_director_poll(struct axl_director *d, uint64_t now_ns)
     for (uint32_t q = 0; q < nrep; q++)
         attach_check(d, q);
     uint32_t want = atomic_load_explicit(&d->supw->want_active, memory_order_relaxed);
-    if (axl_unlikely(want != d->nactive) && want) axl_director_set_active(d, want);
+    if (axl_unlikely(want != d->want_seen)) { /* the supervisor asks (axlctl scale) */
+        d->want_seen = want;
+        axl_director_set_active(d, want);
+    }
     if (now_ns - d->last_peer_check_ns >= (uint64_t)AXL_DIR_PEER_CHECK_MS * AXL_NS_PER_MS) {
         d->last_peer_check_ns = now_ns;
         check_peers(d);

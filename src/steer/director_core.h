@@ -104,6 +104,7 @@ struct axl_director {
     struct axl_steer_reta *reta; /* in the header page */
     struct axl_dir_supw *supw;   /* the supervisor's words (read only here) */
     uint32_t nactive;            /* replicas owning buckets now */
+    uint32_t want_seen;          /* the supervisor's word when last applied */
     uint32_t ndraining;          /* buckets with a previous owner */
     uint8_t rowner[AXL_STEER_RETA_SIZE]; /* the table: new flows of bucket b */
     uint8_t rprev[AXL_STEER_RETA_SIZE];  /* previous owner still draining b, or NONE */
