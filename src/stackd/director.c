@@ -188,9 +188,12 @@ void director_sup_role(const struct axl_dir_sup *ds, uint32_t q, struct axl_dir_
     const struct axl_dir_slot *slot =
         (const struct axl_dir_slot *)((uint8_t *)ds->ctl + axl_dir_block_off(&ds->l, q));
     for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
-        if (atomic_load_explicit(&r->owner[b], memory_order_relaxed) == q) out->buckets++;
-        if (atomic_load_explicit(&r->prev[b], memory_order_relaxed) == q) out->draining++;
-        out->conns += atomic_load_explicit(&slot->conns[b], memory_order_relaxed);
+        uint32_t c = atomic_load_explicit(&slot->conns[b], memory_order_relaxed);
+        if (atomic_load_explicit(&r->owner[b], memory_order_relaxed) == q)
+            out->buckets++;
+        else if (c)
+            out->draining++; /* connections in a bucket that is another's now */
+        out->conns += c;
     }
     out->role = out->buckets ? "active" : out->draining ? "draining" : "parked";
 }

@@ -70,7 +70,8 @@ int director_sup_scale(struct axl_dir_sup *ds, uint32_t n);
 /* The active count the director has put in force (its table), 0 = none. */
 uint32_t director_sup_applied(const struct axl_dir_sup *ds);
 /* Replica q in the live table: buckets it owns, buckets it drains (it holds
- * connections of buckets that moved away), connections by its counts. */
+ * connections of buckets another replica owns now: its per-bucket counts),
+ * connections by its counts. */
 struct axl_dir_role {
     const char *role; /* "active", "draining", "parked"; NULL: no director */
     uint32_t buckets, draining;

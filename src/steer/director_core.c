@@ -40,23 +40,30 @@
  * supervisor writes the active count it wants into the header page's
  * supervisor words; the loop notices (one relaxed load per poll) and refills
  * the 128-entry table over replicas 0..N-1 in equal blocks, as `ethtool -X
- * equal N` rewrites a NIC's. Existing connections never move: when bucket b
- * goes from replica o to n, prev[b] = o, and while o is attached and its
- * slot says it holds connections of b (conns[b] > 0, kept by its engine):
+ * equal N` rewrites a NIC's. Existing connections never move. When bucket b
+ * goes from replica o to n while o holds connections of it (its slot's
+ * conns[b] > 0, kept by its engine), b drains: prev[b] = o, and
  *   - a pure SYN (SYN without ACK, RFC 9293 §3.5) is a new flow: it goes to
- *     n, and its tuple enters a small table of new flows (AXL_DIR_FLOWS,
- *     tagged with the bucket's move epoch) so that its handshake ACK and
- *     later segments follow it to n;
- *   - any other TCP segment goes to n if its flow is in that table, else
- *     to o (DirRxPrevOwner);
- *   - everything that is not TCP (UDP, ICMP, fragments) goes to n.
- * Once o holds none of b (or detaches, or dies) prev[b] is cleared
- * (DirBucketsDrained): checked on RX and every AXL_DIR_PEER_CHECK_MS. The
- * counts are another process's memory: a replica that lies can only keep
- * its own former bucket's segments or let them go to the new owner (which
- * answers with RSTs, the same as if it crashed); no index comes from it.
- * Active opens on a bucket that drains are refused by the port picker
- * (steer.h axl_steer_reta_port_ok): the SYN-ACK is no pure SYN.
+ *     the owner n, and its tuple enters a table of new flows (AXL_DIR_FLOWS,
+ *     each entry naming the replica that got the SYN, tagged with the
+ *     bucket's drain epoch) so its handshake ACK and later segments follow;
+ *   - any other TCP segment goes to its table entry's replica if it has one,
+ *     else to prev[b] (DirRxPrevOwner when that is not the owner);
+ *   - everything that is not TCP (UDP, ICMP, fragments) goes to the owner.
+ * A bucket moved again while it drains keeps prev[b] and its table, so the
+ * flows of every earlier owner stay put (after 4 -> 1 -> 4 too). The drain
+ * ends (prev cleared, the bucket's table entries forgotten:
+ * DirBucketsDrained) once no attached replica but the owner holds
+ * connections of b: checked every AXL_DIR_PEER_CHECK_MS and at every change.
+ * The counts are another process's memory: no index comes from them, and a
+ * replica that lies can only keep a bucket draining (its own former flows'
+ * segments keep coming to it; the owner cannot open connections in it) or
+ * end a drain early (segments of its own connections then reach the owner,
+ * which resets them, as if it had crashed). New flows that find no room in
+ * the table (DirFlowTableFull: more than ~8000 new connections into draining
+ * buckets before they drain) are reset by prev[b]. Active opens in a
+ * draining bucket are refused by the port picker (steer.h
+ * axl_steer_reta_port_ok): the SYN-ACK is no pure SYN.
  *
  * Call chain: see director_core.h.
  */
@@ -213,28 +220,35 @@ static void reta_publish(struct axl_director *d)
 
 static uint32_t held(const struct axl_director *d, uint32_t q, uint32_t b)
 {
-    return atomic_load_explicit(&d->rep[q].slot->conns[b], memory_order_relaxed);
+    return d->rep[q].attached ? atomic_load_explicit(&d->rep[q].slot->conns[b],
+                                                     memory_order_relaxed)
+                              : 0;
+}
+
+/* Does any replica but the bucket's owner still hold connections of it? */
+static int others_hold(const struct axl_director *d, uint32_t b)
+{
+    for (uint32_t q = 0; q < d->g.nrep; q++)
+        if (q != d->rowner[b] && held(d, q, b)) return 1;
+    return 0;
 }
 
 static void clear_prev(struct axl_director *d, uint32_t b)
 {
     d->rprev[b] = AXL_STEER_NONE;
+    if (++d->epoch[b] == 0) d->epoch[b] = 1; /* its new flows are forgotten */
     d->st.drained++;
-    if (--d->ndraining == 0 && d->flows)
-        memset(d->flows, 0, (size_t)AXL_DIR_FLOWS * sizeof(*d->flows));
+    d->ndraining--;
 }
 
 uint32_t axl_director_sweep(struct axl_director *d)
 {
     int changed = 0;
-    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE && d->ndraining; b++) {
-        uint32_t o = d->rprev[b];
-        if (o == AXL_STEER_NONE) continue;
-        if (!d->rep[o].attached || held(d, o, b) == 0) {
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE && d->ndraining; b++)
+        if (d->rprev[b] != AXL_STEER_NONE && !others_hold(d, b)) {
             clear_prev(d, b);
             changed = 1;
         }
-    }
     if (changed) reta_publish(d);
     return d->ndraining;
 }
@@ -244,32 +258,22 @@ uint32_t axl_director_set_active(struct axl_director *d, uint32_t n)
     if (n < 1 || n > d->g.nrep) n = d->g.nrep;
     if (n == d->nactive) return n;
     for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
-        uint32_t to = axl_steer_reta_fill(b, n), from = d->rowner[b], p = d->rprev[b];
+        uint32_t to = axl_steer_reta_fill(b, n), from = d->rowner[b];
         if (to == from) continue;
         d->rowner[b] = (uint8_t)to;
-        if (++d->epoch[b] == 0) d->epoch[b] = 1;
-        uint32_t from_holds = d->rep[from].attached && held(d, from, b) > 0;
-        if (p == AXL_STEER_NONE) {
-            if (from_holds) {
-                d->rprev[b] = (uint8_t)from;
-                d->ndraining++;
-            }
-        } else if (p == to) { /* back to the replica that still holds its flows */
-            if (from_holds) {
-                d->rprev[b] = (uint8_t)from; /* the newer flows are `from`'s now */
-                d->st.drain_lost++;         /* and the older ones on `to` are home */
-            } else {
-                clear_prev(d, b);
-            }
-        } else if (from_holds) { /* one previous owner only: the newer one */
+        /* Every flow stays where it is: a bucket that drains already keeps
+         * its default replica and its table of new flows (each entry names
+         * its replica); otherwise the default is the old owner. */
+        if (d->rprev[b] == AXL_STEER_NONE && held(d, from, b)) {
             d->rprev[b] = (uint8_t)from;
-            d->st.drain_lost++;
+            d->ndraining++;
         }
     }
     axl_info(MOD, "redirection table: %u -> %u active replica%s (%u bucket%s draining)",
              d->nactive, n, n == 1 ? "" : "s", d->ndraining, d->ndraining == 1 ? "" : "s");
     d->nactive = n;
     d->st.reta_changes++;
+    axl_director_sweep(d); /* buckets that came home to the replica holding them */
     reta_publish(d);
     return n;
 }
@@ -280,59 +284,62 @@ static uint32_t flow_slot(const uint32_t tu[3])
     return (uint32_t)axl_hash64(k) & (AXL_DIR_FLOWS - 1);
 }
 
-static int flow_find(const struct axl_director *d, uint32_t b, const uint32_t tu[3])
+/* The live entry of this flow in bucket b, or NULL. */
+static struct axl_dir_flow *flow_find(struct axl_director *d, uint32_t b, const uint32_t tu[3])
 {
     uint32_t i = flow_slot(tu);
-    for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
-        const struct axl_dir_flow *f = &d->flows[i];
-        if (!f->epoch) return 0;
-        if (f->bucket == b && f->epoch == d->epoch[b] && f->saddr == tu[0] &&
-            f->daddr == tu[1] && f->ports == tu[2])
-            return 1;
-    }
-    return 0;
-}
-
-static void flow_add(struct axl_director *d, uint32_t b, const uint32_t tu[3])
-{
-    uint32_t i = flow_slot(tu);
-    if (flow_find(d, b, tu)) return; /* a retransmitted SYN */
     for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
         struct axl_dir_flow *f = &d->flows[i];
+        if (!f->epoch) return NULL;
+        if (f->bucket == b && f->epoch == d->epoch[b] && f->saddr == tu[0] &&
+            f->daddr == tu[1] && f->ports == tu[2])
+            return f;
+    }
+    return NULL;
+}
+
+static void flow_add(struct axl_director *d, uint32_t b, const uint32_t tu[3], uint32_t to)
+{
+    struct axl_dir_flow *f = flow_find(d, b, tu);
+    if (f) { /* the tuple again (a retransmitted SYN, or reused after it ended) */
+        f->target = (uint8_t)to;
+        return;
+    }
+    uint32_t i = flow_slot(tu);
+    for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
+        f = &d->flows[i];
         uint32_t fb = f->bucket & (AXL_STEER_RETA_SIZE - 1);
-        /* empty, or left from a bucket move that is over */
+        /* empty, or left from a drain that is over */
         if (!f->epoch || f->epoch != d->epoch[fb] || d->rprev[fb] == AXL_STEER_NONE) {
             f->saddr = tu[0];
             f->daddr = tu[1];
             f->ports = tu[2];
-            f->bucket = (uint16_t)b;
+            f->bucket = (uint8_t)b;
+            f->target = (uint8_t)to;
             f->epoch = d->epoch[b];
             return;
         }
     }
-    d->st.flow_full++; /* its later segments go to the previous owner: it resets them */
+    d->st.flow_full++; /* its later segments go to the default replica: it resets them */
 }
 
-/* Bucket b has a previous owner: who gets this frame (see "Scaling"). */
+/* Bucket b drains: who gets this frame (see "Scaling"). */
 static uint32_t migrate(struct axl_director *d, uint32_t b, int tcp_flags, const uint32_t tu[3],
                         int count)
 {
-    uint32_t o = d->rprev[b], n = d->rowner[b];
-    if (!d->rep[o].attached || held(d, o, b) == 0) {
-        clear_prev(d, b);
-        reta_publish(d);
+    uint32_t n = d->rowner[b], o = d->rprev[b];
+    if (tcp_flags < 0) return n;      /* not TCP: the table's owner */
+    if ((tcp_flags & 0x12) == 0x02) { /* SYN without ACK: a new flow */
+        flow_add(d, b, tu, n);
         return n;
     }
-    if (tcp_flags < 0) return n;          /* not TCP: the table's owner */
-    if ((tcp_flags & 0x12) == 0x02) {     /* SYN without ACK: a new flow */
-        if (d->flows) flow_add(d, b, tu);
-        return n;
-    }
-    if (d->flows && flow_find(d, b, tu)) {
+    const struct axl_dir_flow *f = flow_find(d, b, tu);
+    if (f) {
         if (count) d->st.rx_new_flow++;
-        return n;
+        return d->rep[f->target].attached ? f->target : n;
     }
-    if (count) d->st.rx_prev_owner++;
+    if (!d->rep[o].attached) return n; /* gone: its flows are (the sweep clears it) */
+    if (count && o != n) d->st.rx_prev_owner++;
     return o;
 }
 
@@ -555,6 +562,7 @@ int axl_director_init(struct axl_director *d, const struct axl_dir_geom *g, int 
     for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
         d->rowner[b] = (uint8_t)axl_steer_reta_fill(b, d->nactive);
         d->rprev[b] = AXL_STEER_NONE;
+        d->epoch[b] = 1;
     }
     reta_publish(d);
     for (uint32_t q = 0; q < g->nrep; q++) {
@@ -680,7 +688,7 @@ void axl_director_stats_dump(const struct axl_director *d, FILE *out, const char
         {"DirPeersDead", s->peers_dead},        {"DirWakeups", s->wakeups},
         {"DirRetaChanges", s->reta_changes},    {"DirRxPrevOwner", s->rx_prev_owner},
         {"DirRxNewFlow", s->rx_new_flow},       {"DirFlowTableFull", s->flow_full},
-        {"DirBucketsDrained", s->drained},      {"DirDrainLost", s->drain_lost},
+        {"DirBucketsDrained", s->drained},
     };
     for (size_t i = 0; i < AXL_ARRAY_SIZE(c); i++)
         fprintf(out, "%s%s %llu\n", pf, c[i].name, (unsigned long long)c[i].v);

@@ -58,7 +58,6 @@ struct axl_dir_stats {
     uint64_t rx_new_flow;      /* non-SYN segments of a moved bucket's new flow (its SYN seen) */
     uint64_t flow_full;        /* new flows of a draining bucket the flow table had no room for */
     uint64_t drained;          /* moved buckets whose previous owner holds none of them now */
-    uint64_t drain_lost;       /* buckets moved again while draining from a third replica */
 };
 
 /** AXL_DIR_FLOWS: entries of the table of new flows in draining buckets (a
@@ -69,8 +68,9 @@ struct axl_dir_stats {
  * owner: its later segments go there too (not to the previous owner). */
 struct axl_dir_flow {
     uint32_t saddr, daddr, ports; /* as received (peer -> us) */
-    uint16_t bucket;
-    uint16_t epoch; /* the bucket's move epoch; 0 = empty slot */
+    uint8_t bucket;
+    uint8_t target; /* the replica its SYN went to */
+    uint16_t epoch; /* the bucket's drain epoch; 0 = empty slot */
 };
 
 struct axl_dir_rep {
@@ -108,7 +108,7 @@ struct axl_director {
     uint32_t ndraining;          /* buckets with a previous owner */
     uint8_t rowner[AXL_STEER_RETA_SIZE]; /* the table: new flows of bucket b */
     uint8_t rprev[AXL_STEER_RETA_SIZE];  /* previous owner still draining b, or NONE */
-    uint16_t epoch[AXL_STEER_RETA_SIZE]; /* bumped at every move of the bucket */
+    uint16_t epoch[AXL_STEER_RETA_SIZE]; /* bumped when a drain ends (its table entries die) */
     struct axl_dir_flow *flows;          /* AXL_DIR_FLOWS */
 };
 
@@ -132,9 +132,9 @@ void axl_director_wake_done(struct axl_director *d);
  * Returns the active count now in force. The loop also applies the
  * supervisor's want_active word by itself (axl_director_poll). */
 uint32_t axl_director_set_active(struct axl_director *d, uint32_t n);
-/* Clear the previous owner of every moved bucket it no longer holds
- * connections of (or when it detached); done by the loop every
- * AXL_DIR_PEER_CHECK_MS and lazily on RX. Returns buckets still draining. */
+/* End the drain of every moved bucket no attached replica but its owner
+ * holds connections of; done by the loop every AXL_DIR_PEER_CHECK_MS.
+ * Returns buckets still draining. */
 uint32_t axl_director_sweep(struct axl_director *d);
 /* The replica that receives this frame now (-1: every replica, no flow);
  * steering only, no delivery and no counters (tests). */

@@ -99,8 +99,9 @@ static inline int axl_steer_port_ok(uint32_t laddr, uint32_t raddr, uint16_t lpo
  * Behind the director the table is not fixed: `axlctl scale N` refills it
  * over N active replicas (the same block fill as axl_steer_queue over N),
  * like `ethtool -X IF equal N` on a NIC. owner[b] is the replica that gets
- * NEW flows of bucket b = (hash & 127); prev[b] is the replica that still
- * holds connections of bucket b after a move (AXL_STEER_NONE: none). The
+ * NEW flows of bucket b = (hash & 127); prev[b] is set while b drains
+ * after a move (other replicas still hold connections of it): the replica
+ * its older connections' segments go to (AXL_STEER_NONE: not draining). The
  * director writes it (gen bumped with a release store after every change);
  * replicas only read it. Values read from it are untrusted (another
  * process's memory): an entry >= the replica count means "nobody". */

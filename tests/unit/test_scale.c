@@ -246,9 +246,28 @@ static void test_move_keeps_flows(void **st)
     axl_director_poll(&r.d, axl_clock_ns());
     assert_int_equal(r.d.st.rx_prev_owner, 1);
     assert_int_equal(r.d.st.rx_new_flow, 1);
-    /* the replica's count reaches 0: the previous owner is forgotten */
+    /* back to 2 active while it drains: b is replica 1's again; the new
+     * flow stays on replica 0 (its table entry), the old one on 1 */
+    atomic_store(&slot_of(&r, 0)->conns[b], 1); /* replica 0 holds new_flow */
+    assert_int_equal(axl_director_set_active(&r.d, 2), 2);
+    assert_int_equal(atomic_load(&reta(&r)->owner[b]), 1);
+    assert_int_equal(steer(&r, new_flow, 80, 0x10), 0);
+    assert_int_equal(steer(&r, old_flow, 80, 0x10), 1);
+    uint16_t third = port_in_bucket(b, new_flow + 1);
+    assert_int_equal(steer(&r, third, 80, 0x02), 1); /* new flows: the owner */
+    assert_int_equal(steer(&r, third, 80, 0x10), 1);
+    assert_int_equal(axl_director_sweep(&r.d), 1); /* replica 0 still holds new_flow */
+    /* and to 1 active again: every flow still where it was */
+    assert_int_equal(axl_director_set_active(&r.d, 1), 1);
+    assert_int_equal(steer(&r, new_flow, 80, 0x10), 0);
+    assert_int_equal(steer(&r, old_flow, 80, 0x10), 1);
+    assert_int_equal(steer(&r, third, 80, 0x10), 1);
+    atomic_store(&slot_of(&r, 0)->conns[b], 0);
+    /* the replicas' counts reach 0: the drain ends, its flows are forgotten */
     atomic_store(&slot_of(&r, 1)->conns[b], 0);
+    assert_int_equal(axl_director_sweep(&r.d), 0);
     assert_int_equal(steer(&r, old_flow, 80, 0x10), 0);
+    assert_int_equal(steer(&r, new_flow, 80, 0x10), 0);
     assert_int_equal(atomic_load(&reta(&r)->prev[b]), AXL_STEER_NONE);
     assert_int_equal(r.d.ndraining, 0);
     assert_int_equal(r.d.st.drained, 1);
@@ -276,7 +295,8 @@ static void test_move_keeps_flows(void **st)
     atomic_store(&slot_of(&r, 2)->req, 0);
     axl_director_poll(&r.d, axl_clock_ns());
     assert_false(r.d.rep[2].attached);
-    assert_int_equal(steer(&r, p2, 80, 0x10), 0);
+    assert_int_equal(steer(&r, p2, 80, 0x10), 0); /* at once */
+    assert_int_equal(axl_director_sweep(&r.d), 0);
     assert_int_equal(atomic_load(&reta(&r)->prev[b2]), AXL_STEER_NONE);
     rig_down(&r);
 }
