@@ -939,10 +939,9 @@ static int pick_port(struct axl_stack *s, uint32_t daddr, uint16_t dport, uint16
         uint16_t p = (uint16_t)(AXL_TCP_EPHEMERAL_LO + (off + ts->port_counter + i) % range);
         if (ts->listeners[p] || tcp_lookup(s, daddr, dport, p)) continue;
         /* steering: a port whose replies would reach another queue is skipped */
-        if (ts->steer_reta ? !axl_steer_reta_port_ok(ts->steer_reta, s->addr, daddr, p, dport,
-                                                     ts->steer_queue)
-                           : !axl_steer_port_ok(s->addr, daddr, p, dport, ts->steer_queue,
-                                                ts->steer_nqueues))
+        if (ts->steer_reta
+                ? !axl_steer_reta_port_ok(ts->steer_reta, s->addr, daddr, p, dport, ts->steer_queue)
+                : !axl_steer_port_ok(s->addr, daddr, p, dport, ts->steer_queue, ts->steer_nqueues))
             continue;
         ts->port_counter += i + 1;
         *out = p;

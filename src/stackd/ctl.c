@@ -50,7 +50,7 @@
 #include "stackd/stackd.h"
 
 #define CMDS                                                                                       \
-    "ping, replicas, stats, conns, capture, kill-replica, scale, apps, listeners, attach, "         \
+    "ping, replicas, stats, conns, capture, kill-replica, scale, apps, listeners, attach, "        \
     "reattach, listen, unlisten"
 
 /** AXL_CTL_OUT_MAX: unread response bytes a client may hold us to. */

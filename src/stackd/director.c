@@ -150,8 +150,9 @@ int director_sup_init(struct axl_dir_sup *ds, const struct stackd_cfg *cfg,
     atomic_store_explicit(&axl_dir_supw(ds->ctl)->want_active, active, memory_order_release);
     ds->on = 1;
     ds->idx = nrep;
-    axl_info(MOD, "single-queue device %s: a director steers it to %u replicas, %u of them "
-                  "active (%u buffers of %u B shared, %u per replica, %.1f MiB)",
+    axl_info(MOD,
+             "single-queue device %s: a director steers it to %u replicas, %u of them "
+             "active (%u buffers of %u B shared, %u per replica, %.1f MiB)",
              cfg->port, nrep, active, ds->g.nbufs, ds->g.buf_size, ds->quota,
              (double)l.total / (1024.0 * 1024.0));
     return 1;

@@ -220,9 +220,9 @@ static void reta_publish(struct axl_director *d)
 
 static uint32_t held(const struct axl_director *d, uint32_t q, uint32_t b)
 {
-    return d->rep[q].attached ? atomic_load_explicit(&d->rep[q].slot->conns[b],
-                                                     memory_order_relaxed)
-                              : 0;
+    return d->rep[q].attached
+               ? atomic_load_explicit(&d->rep[q].slot->conns[b], memory_order_relaxed)
+               : 0;
 }
 
 /* Does any replica but the bucket's owner still hold connections of it? */
@@ -269,8 +269,8 @@ uint32_t axl_director_set_active(struct axl_director *d, uint32_t n)
             d->ndraining++;
         }
     }
-    axl_info(MOD, "redirection table: %u -> %u active replica%s (%u bucket%s draining)",
-             d->nactive, n, n == 1 ? "" : "s", d->ndraining, d->ndraining == 1 ? "" : "s");
+    axl_info(MOD, "redirection table: %u -> %u active replica%s (%u bucket%s draining)", d->nactive,
+             n, n == 1 ? "" : "s", d->ndraining, d->ndraining == 1 ? "" : "s");
     d->nactive = n;
     d->st.reta_changes++;
     axl_director_sweep(d); /* buckets that came home to the replica holding them */
@@ -291,8 +291,8 @@ static struct axl_dir_flow *flow_find(struct axl_director *d, uint32_t b, const 
     for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
         struct axl_dir_flow *f = &d->flows[i];
         if (!f->epoch) return NULL;
-        if (f->bucket == b && f->epoch == d->epoch[b] && f->saddr == tu[0] &&
-            f->daddr == tu[1] && f->ports == tu[2])
+        if (f->bucket == b && f->epoch == d->epoch[b] && f->saddr == tu[0] && f->daddr == tu[1] &&
+            f->ports == tu[2])
             return f;
     }
     return NULL;

@@ -123,8 +123,7 @@ static inline uint32_t axl_steer_reta_fill(uint32_t b, uint32_t n)
  * other replica still drains it (replies to our SYN are not pure SYNs, and
  * a draining bucket's non-SYN segments go to its previous owner). */
 static inline int axl_steer_reta_port_ok(const struct axl_steer_reta *r, uint32_t laddr,
-                                         uint32_t raddr, uint16_t lport, uint16_t rport,
-                                         uint32_t q)
+                                         uint32_t raddr, uint16_t lport, uint16_t rport, uint32_t q)
 {
     uint32_t b = axl_steer_hash4(laddr, raddr, lport, rport) & (AXL_STEER_RETA_SIZE - 1);
     return atomic_load_explicit(&r->owner[b], memory_order_relaxed) == q &&

@@ -35,10 +35,10 @@
 #include "steer/steer.h"
 #include "tcp_fixture.h"
 
-#define NREP 4u
+#define NREP  4u
 #define QUOTA 128u
 #define NBUFS (NREP * QUOTA + 1024u)
-#define RING 256u
+#define RING  256u
 
 static const uint32_t US = 0xc6120002u;   /* 198.18.0.2 */
 static const uint32_t PEER = 0xc6120001u; /* 198.18.0.1 */
@@ -75,8 +75,7 @@ static void rig_up(struct rig *r, uint32_t want_active)
     for (uint32_t q = 0; q < NREP; q++)
         r->bells[q] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     assert_int_equal(axl_director_init(&r->d, &r->g, r->memfd, r->bells, r->dbell, QUOTA, 1), 0);
-    assert_int_equal(axl_port_parse_spec("mem:dev,rxcap=256,txcap=256", &dc, err, sizeof(err)),
-                     0);
+    assert_int_equal(axl_port_parse_spec("mem:dev,rxcap=256,txcap=256", &dc, err, sizeof(err)), 0);
     dc.pool = &r->d.pool;
     assert_int_equal(axl_port_open(&r->dev, &dc), 0);
     axl_director_start(&r->d, &r->dev);

@@ -347,9 +347,9 @@ static int cmd_replicas(const struct opts *o)
     if (o->json)
         fputs("{\"replicas\":[", stdout);
     else
-        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-9s %-7s %-8s %-8s %-16s %-10s %s\n",
-               "REPLICA", "PID", "QUEUE", "CPU", "STATE", "LOAD", "CONNS", "ROLE", "BUCKETS",
-               "UPTIME", "RESTARTS", "LAST EXIT", "RESTART", "HEARTBEAT");
+        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-9s %-7s %-8s %-8s %-16s %-10s %s\n", "REPLICA",
+               "PID", "QUEUE", "CPU", "STATE", "LOAD", "CONNS", "ROLE", "BUCKETS", "UPTIME",
+               "RESTARTS", "LAST EXIT", "RESTART", "HEARTBEAT");
     for (int i = 0; i < r.nlines; i++) {
         struct kv kv;
         if (split_kv(r.lines[i], &kv) < 0) {
@@ -641,7 +641,8 @@ static int cmd_scale(const struct opts *o, const char *n)
         free(r.buf);
         if (done) break;
         if (now_s() >= t_end) {
-            fprintf(stderr, "%s: scale %lu: asked, but the director has not applied it within %.1f s\n",
+            fprintf(stderr,
+                    "%s: scale %lu: asked, but the director has not applied it within %.1f s\n",
                     PROG, want, o->timeout);
             return 1;
         }
