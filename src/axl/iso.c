@@ -222,7 +222,7 @@ struct iso {
     struct axl_rand rnd;
     /* counters (axl_stat "AxlIso...") */
     uint64_t st_lost, st_reattach, st_reattach_fail, st_ovf, st_timeout, st_viol, st_aborted,
-        st_cmds;
+        st_cmds, st_conn_retry;
 };
 
 static struct iso *B(struct axl_ctx *c)
@@ -1102,6 +1102,7 @@ static void on_done(struct axl_ctx *c, struct iso_rep *r, const struct axl_chan_
             cs_close(b, r, e->sock, 1);
             s->cid = NONE;
             x->tries++;
+            b->st_conn_retry++;
             if (!x->retry) b->nretry++;
             x->retry = 1;
             return;
@@ -2033,12 +2034,14 @@ static int iso_recvfrom(struct axl_ctx *c, struct axl_sk *s, void *buf, uint32_t
 static int iso_stat(struct axl_ctx *c, const char *name, uint64_t *val)
 {
     struct iso *b = B(c);
-    static const char *const own[] = {"AxlIsoReplicasLost", "AxlIsoReattaches",
+    static const char *const own[] = {"AxlIsoReplicasLost",     "AxlIsoReattaches",
                                       "AxlIsoReattachFailures", "AxlIsoCmdOverflow",
-                                      "AxlIsoCmdTimeouts", "AxlIsoViolations",
-                                      "AxlIsoConnsAborted", "AxlIsoCmds"};
-    const uint64_t ownv[] = {b->st_lost,     b->st_reattach, b->st_reattach_fail, b->st_ovf,
-                             b->st_timeout, b->st_viol,     b->st_aborted,       b->st_cmds};
+                                      "AxlIsoCmdTimeouts",      "AxlIsoViolations",
+                                      "AxlIsoConnsAborted",     "AxlIsoCmds",
+                                      "AxlIsoConnectRetries"};
+    const uint64_t ownv[] = {b->st_lost,    b->st_reattach, b->st_reattach_fail,
+                             b->st_ovf,     b->st_timeout,  b->st_viol,
+                             b->st_aborted, b->st_cmds,     b->st_conn_retry};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         if (!strcmp(name, own[i])) {
             *val = ownv[i];

@@ -11,6 +11,7 @@
 #     connections keep echoing until closed) and every new connection lands on
 #     replica 0; once the clients close, 1..3 are parked, no data was lost;
 #  4. scale 2: replicas 0 and 1 share new connections again;
+#     an isolated application's connects skip the parked replicas;
 #  5. kill-replica keeps a replica's role; errors: scale 0, scale 5 (ERANGE),
 #     scale on a stack without the director (ENOTSUP), --scale-max without
 #     --director; a clean stop without sanitizer reports.
@@ -250,6 +251,21 @@ read -r good e0 e1 e2 e3 <<<"$(probe 60000 2 "0-63,0-63,64-127,64-127")"
 sleep 0.3
 check "after scale 2: new connections on replicas 0 and 1 (${good:-0} echoed, $(($(opens 0) - o0)) + $(($(opens 1) - o1)))" \
   [ "${good:-0}" -eq 4 ] && [ $(($(opens 0) - o0)) -eq 2 ] && [ $(($(opens 1) - o1)) -eq 2 ]
+
+# an application's outgoing connections (isolated mode, round-robin over the
+# replicas): the parked ones refuse (EADDRNOTAVAIL), the library passes the
+# connect on; every connection works and replies reach its replica
+in_c socat TCP-LISTEN:6000,fork,reuseaddr EXEC:cat 2>/dev/null &
+PIDS+=($!)
+for _ in $(seq 50); do in_c ss -ltn 2>/dev/null | grep -q ':6000 ' && break; sleep 0.1; done
+res=$(timeout 60 "$AXL_TOOLS/iso_connect" --stack "$AXL_STACK" --count 12 "$ADDR_C" 6000 2>"$TMPD/iso_connect.err")
+check "app connects with 2 of 4 active: 12 of 12, the parked replicas' refusals retried ($res)" \
+  sh -c "echo '$res' | grep -q 'ok=12 failed=0' && ! echo '$res' | grep -q 'retries=0'"
+check "no connection was opened by a parked replica" \
+  [ "$(replica_stat 2 TcpActiveOpens)" -eq 0 ] && [ "$(replica_stat 3 TcpActiveOpens)" -eq 0 ]
+check "active replicas opened them, no reset from a wrong replica" \
+  [ $(($(replica_stat 0 TcpActiveOpens) + $(replica_stat 1 TcpActiveOpens))) -eq 12 ] &&
+  [ "$(replica_stat total DropTcpNoSocket)" -eq 0 ]
 
 # 5. kill-replica keeps roles; errors
 axlctl kill-replica 1 >/dev/null 2>&1
