@@ -12,7 +12,8 @@
 #     replica 0; once the clients close, 1..3 are parked, no data was lost;
 #  4. scale 2: replicas 0 and 1 share new connections again;
 #     an isolated application's connects skip the parked replicas;
-#  5. kill-replica keeps a replica's role; errors: scale 0, scale 5 (ERANGE),
+#  5. kill-replica keeps a replica's role, a restarted director the active
+#     count; errors: scale 0, scale 5 (ERANGE),
 #     scale on a stack without the director (ENOTSUP), --scale-max without
 #     --director; a clean stop without sanitizer reports.
 . "$(dirname "$0")/lib.sh"
@@ -53,7 +54,8 @@ conns = []
 for p in ports(src, dst, want, start):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((src, p)); s.settimeout(5); s.connect((dst, 7)); s.setblocking(False)
-    conns.append([s, 0, 0, 0, p])   # sock, sent, got, bad, port
+    conns.append([s, 0, 0, 0, p, time.monotonic()])   # sock, sent, got, bad, port, last echo
+gap = 0.0
 def pattern(off, n):
     return bytes(((off + i) * 7 + (off + i) // 251) & 0xff for i in range(n))
 t0 = time.monotonic(); last = 0
@@ -72,6 +74,7 @@ while time.monotonic() - t0 < 90 and not os.path.exists(stop):
                 if not b: c[3] += 1; break
                 if b != pattern(c[2], len(b)): c[3] += 1
                 c[2] += len(b)
+                now = time.monotonic(); gap = max(gap, now - c[5]); c[5] = now
         except BlockingIOError:
             pass
         except OSError:
@@ -97,6 +100,7 @@ while time.monotonic() - t1 < 5 and any(c[2] < c[1] for c in conns):
 for c in conns: c[0].close()
 with open(out, "w") as f:
     for c in conns: f.write("%d %d %d %d\n" % (c[1], c[2], c[3], c[4]))
+    f.write("gap %.1f\n" % (gap * 1000))
     f.write("done\n")
 ' "$ADDR_S" "$ADDR_C" "$2" "$3" "$TMPD/$1.prog" "$TMPD/stop-$1"
 }
@@ -176,7 +180,7 @@ check "set A: on replicas 0 and 1 (4 each)" \
   [ "$(replica_field 0 conns)" -ge 4 ] && [ "$(replica_field 1 conns)" -ge 4 ]
 
 # 2. scale 4
-out=$(axlctl scale 4 2>&1)
+t0=$(date +%s%N); out=$(axlctl scale 4 2>&1); T4=$((($(date +%s%N) - t0) / 1000000))
 check "axlctl scale 4 ($out)" [ "$out" = "scale: 4 of 4 replicas active" ]
 check "all four replicas active, 32 buckets each" \
   [ "$(replica_field 0 buckets)$(replica_field 1 buckets)$(replica_field 2 buckets)$(replica_field 3 buckets)" = 32323232 ]
@@ -207,7 +211,7 @@ check "replicas 2 and 3 hold connections now" \
   [ "$(replica_field 2 conns)" -ge 2 ] && [ "$(replica_field 3 conns)" -ge 2 ]
 
 # 3. scale 1
-out=$(axlctl scale 1 2>&1)
+t0=$(date +%s%N); out=$(axlctl scale 1 2>&1); T1=$((($(date +%s%N) - t0) / 1000000))
 check "axlctl scale 1 ($out)" [ "$out" = "scale: 1 of 4 replicas active" ]
 check "replica 0 active with all 128 buckets" \
   [ "$(replica_field 0 role)/$(replica_field 0 buckets)" = active/128 ]
@@ -227,9 +231,13 @@ sleep 1 # a last stretch of traffic while draining
 touch "$TMPD/stop-A" "$TMPD/stop-B"
 wait "$HA"; wait "$HB"
 check "set A: every connection byte-exact, nothing lost ($(tr '\n' ' ' <"$TMPD/A.prog"))" \
-  awk '$1 == "done" { d = 1; next } { n++; if ($3 != 0 || $1 != $2 || $1 < 64 * 20) bad = 1 } END { exit !(d && n == 8 && !bad) }' "$TMPD/A.prog"
+  awk '$1 == "done" { d = 1; next } $1 == "gap" { next } { n++; if ($3 != 0 || $1 != $2 || $1 < 64 * 20) bad = 1 } END { exit !(d && n == 8 && !bad) }' "$TMPD/A.prog"
 check "set B: every connection byte-exact, nothing lost ($(tr '\n' ' ' <"$TMPD/B.prog"))" \
-  awk '$1 == "done" { d = 1; next } { n++; if ($3 != 0 || $1 != $2 || $1 < 64 * 20) bad = 1 } END { exit !(d && n == 7 && !bad) }' "$TMPD/B.prog"
+  awk '$1 == "done" { d = 1; next } $1 == "gap" { next } { n++; if ($3 != 0 || $1 != $2 || $1 < 64 * 20) bad = 1 } END { exit !(d && n == 7 && !bad) }' "$TMPD/B.prog"
+figure scale_echo_max_gap_ms "$(awk '$1 == "gap" { print $2 }' "$TMPD/A.prog" "$TMPD/B.prog" | sort -g | tail -1)" \
+  "longest pause of a long-lived echo stream (64 B / 20 ms) across scale 4 and scale 1"
+figure scale_apply_ms "$T4" "axlctl scale 4, asked to in force"
+figure scale_apply_ms "$T1" "axlctl scale 1, asked to in force"
 for _ in $(seq 100); do
   [ "$(replica_field 1 role)$(replica_field 2 role)$(replica_field 3 role)" = parkedparkedparked ] && break
   sleep 0.1
@@ -278,6 +286,15 @@ read -r good e0 e1 e2 e3 <<<"$(probe 61000 2 "64-127,64-127")"
 sleep 0.3
 check "the restarted active replica serves new connections (${good:-0}, $(($(opens 1) - o1)))" \
   [ "${good:-0}" -eq 2 ] && [ $(($(opens 1) - o1)) -eq 2 ]
+# the director dies: the supervisor restarts the whole set, with the count
+axlctl kill-replica 4 >/dev/null 2>&1
+wait_replica 4 1 20 >/dev/null && wait_replica 0 1 20 >/dev/null && wait_replica 2 1 20 >/dev/null &&
+  wait_replica 1 2 20 >/dev/null && wait_replica 3 2 20 >/dev/null
+check "a restarted director comes back with 2 active (ping: $(ctl_raw ping | kv active))" \
+  [ "$(ctl_raw ping | kv active)/$(replica_field 0 buckets)/$(replica_field 1 buckets)/$(replica_field 2 role)/$(replica_field 3 role)" = 2/64/64/parked/parked ]
+wait_ping "$ADDR_S" 20
+read -r good e0 e1 e2 e3 <<<"$(probe 62000 2 "0-63,64-127")"
+check "after the director's restart: new connections echo (${good:-0})" [ "${good:-0}" -eq 2 ]
 err=$(axlctl scale 0 2>&1); rc=$?
 check "scale 0: refused ($rc: $err)" [ "$rc" -ne 0 ] && [[ "$err" == *"1..4"* ]] && [[ "$err" == *ERANGE* ]]
 err=$(axlctl scale 5 2>&1); rc=$?
