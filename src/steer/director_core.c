@@ -41,8 +41,7 @@
  * supervisor words; the loop notices (one relaxed load per poll) and refills
  * the 128-entry table over replicas 0..N-1 in equal blocks, as `ethtool -X
  * equal N` rewrites a NIC's. Existing connections never move. When bucket b
- * goes from replica o to n while o holds connections of it (its slot's
- * conns[b] > 0, kept by its engine), b drains: prev[b] = o, and
+ * goes from replica o to n, b drains: prev[b] = o, and
  *   - a pure SYN (SYN without ACK, RFC 9293 §3.5) is a new flow: it goes to
  *     the owner n, and its tuple enters a table of new flows (AXL_DIR_FLOWS,
  *     each entry naming the replica that got the SYN, tagged with the
@@ -54,7 +53,10 @@
  * flows of every earlier owner stay put (after 4 -> 1 -> 4 too). The drain
  * ends (prev cleared, the bucket's table entries forgotten:
  * DirBucketsDrained) once no attached replica but the owner holds
- * connections of b: checked every AXL_DIR_PEER_CHECK_MS and at every change.
+ * connections of b (the slots' conns[b], kept by the engines): checked every
+ * AXL_DIR_PEER_CHECK_MS, never in the first period after a move (a SYN still
+ * in o's RX ring, or a connect o makes with the table it read just before,
+ * is in its count a moment later).
  * The counts are another process's memory: no index comes from them, and a
  * replica that lies can only keep a bucket draining (its own former flows'
  * segments keep coming to it; the owner cannot open connections in it) or
@@ -244,11 +246,17 @@ static void clear_prev(struct axl_director *d, uint32_t b)
 uint32_t axl_director_sweep(struct axl_director *d)
 {
     int changed = 0;
-    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE && d->ndraining; b++)
-        if (d->rprev[b] != AXL_STEER_NONE && !others_hold(d, b)) {
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE && d->ndraining; b++) {
+        if (d->rprev[b] == AXL_STEER_NONE) continue;
+        if (d->rfresh[b]) { /* moved since the last sweep: one period's grace */
+            d->rfresh[b] = 0;
+            continue;
+        }
+        if (!others_hold(d, b)) {
             clear_prev(d, b);
             changed = 1;
         }
+    }
     if (changed) reta_publish(d);
     return d->ndraining;
 }
@@ -263,17 +271,20 @@ uint32_t axl_director_set_active(struct axl_director *d, uint32_t n)
         d->rowner[b] = (uint8_t)to;
         /* Every flow stays where it is: a bucket that drains already keeps
          * its default replica and its table of new flows (each entry names
-         * its replica); otherwise the default is the old owner. */
-        if (d->rprev[b] == AXL_STEER_NONE && held(d, from, b)) {
+         * its replica); otherwise the default is the old owner, for at least
+         * one sweep period even if its count says 0: a SYN still in its RX
+         * ring, or a connect it is making with the table it read before
+         * this change, shows in its count a moment later. */
+        if (d->rprev[b] == AXL_STEER_NONE && d->rep[from].attached) {
             d->rprev[b] = (uint8_t)from;
             d->ndraining++;
         }
+        d->rfresh[b] = 1;
     }
     axl_info(MOD, "redirection table: %u -> %u active replica%s (%u bucket%s draining)", d->nactive,
              n, n == 1 ? "" : "s", d->ndraining, d->ndraining == 1 ? "" : "s");
     d->nactive = n;
     d->st.reta_changes++;
-    axl_director_sweep(d); /* buckets that came home to the replica holding them */
     reta_publish(d);
     return n;
 }

@@ -109,6 +109,7 @@ struct axl_director {
     uint8_t rowner[AXL_STEER_RETA_SIZE]; /* the table: new flows of bucket b */
     uint8_t rprev[AXL_STEER_RETA_SIZE];  /* previous owner still draining b, or NONE */
     uint16_t epoch[AXL_STEER_RETA_SIZE]; /* bumped when a drain ends (its table entries die) */
+    uint8_t rfresh[AXL_STEER_RETA_SIZE]; /* moved since the last sweep: not ended yet */
     struct axl_dir_flow *flows;          /* AXL_DIR_FLOWS */
 };
 
@@ -133,8 +134,9 @@ void axl_director_wake_done(struct axl_director *d);
  * supervisor's want_active word by itself (axl_director_poll). */
 uint32_t axl_director_set_active(struct axl_director *d, uint32_t n);
 /* End the drain of every moved bucket no attached replica but its owner
- * holds connections of; done by the loop every AXL_DIR_PEER_CHECK_MS.
- * Returns buckets still draining. */
+ * holds connections of (not in the sweep right after its move: one
+ * period's grace); done by the loop every AXL_DIR_PEER_CHECK_MS. Returns
+ * buckets still draining. */
 uint32_t axl_director_sweep(struct axl_director *d);
 /* The replica that receives this frame now (-1: every replica, no flow);
  * steering only, no delivery and no counters (tests). */
