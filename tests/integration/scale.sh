@@ -157,7 +157,7 @@ grows() {
 opens() { replica_stat "$1" TcpPassiveOpens; }
 
 start_stackd scale --port "afxdp:$IF_S" --director --replicas 2 --scale-max 4 \
-  --addr "$ADDR_S/24" --tcp-echo 7 --pool 4096
+  --addr "$ADDR_S/24" --tcp-echo 7 --pool 4096 --metrics "unix:$TMPD/metrics.sock"
 wait_ping "$ADDR_S" 20 || { not_ok "stack up"; show_logs; exit 1; }
 for _ in $(seq 50); do [ "$(replica_field 4 state)" = running ] && break; sleep 0.1; done
 
@@ -184,6 +184,10 @@ t0=$(date +%s%N); out=$(axlctl scale 4 2>&1); T4=$((($(date +%s%N) - t0) / 10000
 check "axlctl scale 4 ($out)" [ "$out" = "scale: 4 of 4 replicas active" ]
 check "all four replicas active, 32 buckets each" \
   [ "$(replica_field 0 buckets)$(replica_field 1 buckets)$(replica_field 2 buckets)$(replica_field 3 buckets)" = 32323232 ]
+in_s curl -sf --max-time 5 --unix-socket "$TMPD/metrics.sock" http://localhost/metrics >"$TMPD/m4.txt"
+check "metrics: axl_replica_buckets 32 for replica 3, axl_DirRetaChanges 1 for the director" \
+  grep -q '^axl_replica_buckets{replica="3"} 32$' "$TMPD/m4.txt" &&
+  grep -q '^axl_DirRetaChanges{replica="4"} 1$' "$TMPD/m4.txt"
 check "replicas 0 and 1 still hold set A's moved buckets (draining > 0)" \
   [ "$(replica_field 0 draining)" -gt 0 ] && [ "$(replica_field 1 draining)" -gt 0 ]
 o0=$(opens 0) o1=$(opens 1) o2=$(opens 2) o3=$(opens 3)
