@@ -62,8 +62,10 @@
  * segments keep coming to it; the owner cannot open connections in it) or
  * end a drain early (segments of its own connections then reach the owner,
  * which resets them, as if it had crashed). New flows that find no room in
- * the table (DirFlowTableFull: more than ~8000 new connections into draining
- * buckets before they drain) are reset by prev[b]. Active opens in a
+ * the table (DirFlowTableFull: more than ~8000 live new connections into draining
+ * buckets before they drain, unless some entry of its probe window was
+ * silent for AXL_DIR_FLOW_IDLE_MS: that one is reused, DirFlowEvicted) are
+ * reset by prev[b]. Active opens in a
  * draining bucket are refused by the port picker (steer.h
  * axl_steer_reta_port_ok): the SYN-ACK is no pure SYN.
  *
@@ -311,9 +313,10 @@ static struct axl_dir_flow *flow_find(struct axl_director *d, uint32_t b, const 
 
 static void flow_add(struct axl_director *d, uint32_t b, const uint32_t tu[3], uint32_t to)
 {
-    struct axl_dir_flow *f = flow_find(d, b, tu);
+    struct axl_dir_flow *f = flow_find(d, b, tu), *idlest = NULL;
     if (f) { /* the tuple again (a retransmitted SYN, or reused after it ended) */
         f->target = (uint8_t)to;
+        f->seen_ms = d->now_ms;
         return;
     }
     uint32_t i = flow_slot(tu);
@@ -321,17 +324,25 @@ static void flow_add(struct axl_director *d, uint32_t b, const uint32_t tu[3], u
         f = &d->flows[i];
         uint32_t fb = f->bucket & (AXL_STEER_RETA_SIZE - 1);
         /* empty, or left from a drain that is over */
-        if (!f->epoch || f->epoch != d->epoch[fb] || d->rprev[fb] == AXL_STEER_NONE) {
-            f->saddr = tu[0];
-            f->daddr = tu[1];
-            f->ports = tu[2];
-            f->bucket = (uint8_t)b;
-            f->target = (uint8_t)to;
-            f->epoch = d->epoch[b];
-            return;
-        }
+        if (!f->epoch || f->epoch != d->epoch[fb] || d->rprev[fb] == AXL_STEER_NONE) break;
+        if (!idlest || (int32_t)(f->seen_ms - idlest->seen_ms) < 0) idlest = f;
+        f = NULL;
     }
-    d->st.flow_full++; /* its later segments go to the default replica: it resets them */
+    if (!f && idlest && d->now_ms - idlest->seen_ms >= AXL_DIR_FLOW_IDLE_MS) {
+        f = idlest; /* a flow silent that long has most likely ended */
+        d->st.flow_evict++;
+    }
+    if (!f) {
+        d->st.flow_full++; /* its later segments go to the default replica: it resets them */
+        return;
+    }
+    f->saddr = tu[0];
+    f->daddr = tu[1];
+    f->ports = tu[2];
+    f->bucket = (uint8_t)b;
+    f->target = (uint8_t)to;
+    f->epoch = d->epoch[b];
+    f->seen_ms = d->now_ms;
 }
 
 /* Bucket b drains: who gets this frame (see "Scaling"). */
@@ -344,8 +355,9 @@ static uint32_t migrate(struct axl_director *d, uint32_t b, int tcp_flags, const
         flow_add(d, b, tu, n);
         return n;
     }
-    const struct axl_dir_flow *f = flow_find(d, b, tu);
+    struct axl_dir_flow *f = flow_find(d, b, tu);
     if (f) {
+        f->seen_ms = d->now_ms;
         if (count) d->st.rx_new_flow++;
         return d->rep[f->target].attached ? f->target : n;
     }
@@ -599,6 +611,7 @@ void axl_director_start(struct axl_director *d, struct axl_port *dev)
 /* Hot. */
 uint32_t axl_director_poll(struct axl_director *d, uint64_t now_ns)
 {
+    d->now_ms = (uint32_t)(now_ns / AXL_NS_PER_MS);
     struct axl_pkt *pkts[AXL_DIR_BURST];
     uint32_t work = 0, nrep = d->g.nrep;
 
@@ -699,7 +712,7 @@ void axl_director_stats_dump(const struct axl_director *d, FILE *out, const char
         {"DirPeersDead", s->peers_dead},        {"DirWakeups", s->wakeups},
         {"DirRetaChanges", s->reta_changes},    {"DirRxPrevOwner", s->rx_prev_owner},
         {"DirRxNewFlow", s->rx_new_flow},       {"DirFlowTableFull", s->flow_full},
-        {"DirBucketsDrained", s->drained},
+        {"DirBucketsDrained", s->drained},      {"DirFlowEvicted", s->flow_evict},
     };
     for (size_t i = 0; i < AXL_ARRAY_SIZE(c); i++)
         fprintf(out, "%s%s %llu\n", pf, c[i].name, (unsigned long long)c[i].v);

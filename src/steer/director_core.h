@@ -57,6 +57,7 @@ struct axl_dir_stats {
     uint64_t rx_prev_owner;    /* TCP segments of a moved bucket sent to its previous owner */
     uint64_t rx_new_flow;      /* non-SYN segments of a moved bucket's new flow (its SYN seen) */
     uint64_t flow_full;        /* new flows of a draining bucket the flow table had no room for */
+    uint64_t flow_evict;       /* entries reused after AXL_DIR_FLOW_IDLE_MS without a segment */
     uint64_t drained;          /* moved buckets whose previous owner holds none of them now */
 };
 
@@ -64,13 +65,18 @@ struct axl_dir_stats {
  *  power of two); AXL_DIR_FLOW_PROBE: slots looked at per lookup. */
 #define AXL_DIR_FLOWS 8192u
 #define AXL_DIR_FLOW_PROBE 16u
+/** AXL_DIR_FLOW_IDLE_MS: an entry that saw no segment this long may be
+ *  reused when its probe window is full (TCP keep-alive probes, RFC 1122
+ *  §4.2.3.6, are 2 h apart by default: an idle flow can lose its entry). */
+#define AXL_DIR_FLOW_IDLE_MS 60000u
 /* A flow whose pure SYN the director passed to a draining bucket's new
  * owner: its later segments go there too (not to the previous owner). */
 struct axl_dir_flow {
     uint32_t saddr, daddr, ports; /* as received (peer -> us) */
     uint8_t bucket;
-    uint8_t target; /* the replica its SYN went to */
-    uint16_t epoch; /* the bucket's drain epoch; 0 = empty slot */
+    uint8_t target;   /* the replica its SYN went to */
+    uint16_t epoch;   /* the bucket's drain epoch; 0 = empty slot */
+    uint32_t seen_ms; /* last segment (the director's clock, ms) */
 };
 
 struct axl_dir_rep {
@@ -105,6 +111,7 @@ struct axl_director {
     struct axl_dir_supw *supw;   /* the supervisor's words (read only here) */
     uint32_t nactive;            /* replicas owning buckets now */
     uint32_t want_seen;          /* the supervisor's word when last applied */
+    uint32_t now_ms;             /* the poll's clock, for the flow table */
     uint32_t ndraining;          /* buckets with a previous owner */
     uint8_t rowner[AXL_STEER_RETA_SIZE]; /* the table: new flows of bucket b */
     uint8_t rprev[AXL_STEER_RETA_SIZE];  /* previous owner still draining b, or NONE */

@@ -319,6 +319,59 @@ static void test_move_keeps_flows(void **st)
     rig_down(&r);
 }
 
+/* The table of new flows is bounded: full, it says so (the flow's later
+ * segments go to the old owner); entries silent for AXL_DIR_FLOW_IDLE_MS
+ * make room. */
+static void test_flow_table_bounds(void **st)
+{
+    (void)st;
+    struct rig r;
+    rig_up(&r, 2);
+    for (uint32_t q = 0; q < NREP; q++)
+        attach(&r, q);
+    uint32_t b = AXL_STEER_RETA_SIZE - 1; /* replica 1's at 2, replica 0's at 1 */
+    atomic_store(&slot_of(&r, 1)->conns[b], 1);
+    uint64_t t = axl_clock_ns();
+    axl_director_poll(&r.d, t);
+    assert_int_equal(axl_director_set_active(&r.d, 1), 1);
+    settle(&r);
+    assert_int_equal(atomic_load(&reta(&r)->prev[b]), 1);
+    /* new flows of bucket b: (sport, dport) pairs in it, far more than fit */
+    uint32_t added = 0, stored = 0;
+    uint16_t sp[AXL_DIR_FLOWS + 2048], dp[AXL_DIR_FLOWS + 2048];
+    for (uint32_t dport = 1; dport < 65536 && added < AXL_DIR_FLOWS + 2048; dport++)
+        for (uint32_t sport = 1024; sport < 1024 + 2048 && added < AXL_DIR_FLOWS + 2048; sport++)
+            if (bucket_of((uint16_t)sport, (uint16_t)dport) == b) {
+                sp[added] = (uint16_t)sport;
+                dp[added] = (uint16_t)dport;
+                assert_int_equal(steer(&r, sp[added], dp[added], 0x02), 0);
+                added++;
+            }
+    assert_int_equal(added, AXL_DIR_FLOWS + 2048);
+    assert_true(r.d.st.flow_full > 0);
+    for (uint32_t i = 0; i < added; i++) { /* stored ones follow their SYN, the rest go to 1 */
+        int q = steer(&r, sp[i], dp[i], 0x10);
+        assert_true(q == 0 || q == 1);
+        stored += q == 0;
+    }
+    assert_int_equal(stored + r.d.st.flow_full, added);
+    assert_true(stored > AXL_DIR_FLOWS / 2);
+    /* a minute of silence later, new flows take the idle entries */
+    axl_director_poll(&r.d, t + (uint64_t)(AXL_DIR_FLOW_IDLE_MS + 1000) * AXL_NS_PER_MS);
+    uint64_t full0 = r.d.st.flow_full;
+    uint32_t later = 0;
+    for (uint32_t dport = 40000; dport < 65536 && later < 128; dport++)
+        if (bucket_of(5000, (uint16_t)dport) == b) {
+            assert_int_equal(steer(&r, 5000, (uint16_t)dport, 0x02), 0);
+            assert_int_equal(steer(&r, 5000, (uint16_t)dport, 0x10), 0);
+            later++;
+        }
+    assert_int_equal(later, 128);
+    assert_int_equal(r.d.st.flow_full, full0);
+    assert_true(r.d.st.flow_evict > 0);
+    rig_down(&r);
+}
+
 static void test_bogus_counts(void **st)
 {
     (void)st;
@@ -465,6 +518,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reta_fill),
         cmocka_unit_test(test_move_keeps_flows),
+        cmocka_unit_test(test_flow_table_bounds),
         cmocka_unit_test(test_bogus_counts),
         cmocka_unit_test(test_port_picker),
         cmocka_unit_test(test_engine_counts),
