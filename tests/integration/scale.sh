@@ -155,6 +155,18 @@ grows() {
   return 1
 }
 opens() { replica_stat "$1" TcpPassiveOpens; }
+# deltas WANT: sets d0..d3 to the passive opens of replicas 0..3 since o0..o3,
+# waiting (at most 5 s: counters are exported every tick and before a
+# replica sleeps) until they read "WANT" ("e0 e1 e2 e3").
+deltas() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    d0=$(($(opens 0) - o0)) d1=$(($(opens 1) - o1)) d2=$(($(opens 2) - o2)) d3=$(($(opens 3) - o3))
+    [ "$d0 $d1 $d2 $d3" = "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 start_stackd scale --port "afxdp:$IF_S" --director --replicas 2 --scale-max 4 \
   --addr "$ADDR_S/24" --tcp-echo 7 --pool 4096 --metrics "unix:$TMPD/metrics.sock"
@@ -196,11 +208,11 @@ o0=$(opens 0) o1=$(opens 1) o2=$(opens 2) o3=$(opens 3)
 ranges="0-31,0-31,32-63,32-63,64-95,64-95,96-127,96-127,$(buckets_of A)"
 read -r good e0 e1 e2 e3 <<<"$(probe 30000 4 "$ranges")"
 check "16 new connections after scale 4 echo (${good:-0})" [ "${good:-0}" -eq 16 ]
-sleep 0.3
-d0=$(($(opens 0) - o0)) d1=$(($(opens 1) - o1)) d2=$(($(opens 2) - o2)) d3=$(($(opens 3) - o3))
+deltas "$e0 $e1 $e2 $e3"
 check "new connections reach all 4 replicas, each the table's ($d0 $d1 $d2 $d3 = $e0 $e1 $e2 $e3)" \
   [ "$d0 $d1 $d2 $d3" = "$e0 $e1 $e2 $e3" ] && [ "$d0" -gt 0 ] && [ "$d1" -gt 0 ] &&
   [ "$d2" -gt 0 ] && [ "$d3" -gt 0 ]
+for _ in $(seq 50); do [ "$(replica_stat 4 DirRxNewFlow)" -gt 0 ] && break; sleep 0.1; done
 check "the director passed a moved bucket's new flows to the new owner (DirRxNewFlow > 0)" \
   [ "$(replica_stat 4 DirRxNewFlow)" -gt 0 ]
 check "set A keeps echoing after scale 4" grows A 5
@@ -225,8 +237,7 @@ o0=$(opens 0) o1=$(opens 1) o2=$(opens 2) o3=$(opens 3)
 ranges="0-31,32-63,64-95,96-127,$(buckets_of A),$(buckets_of B)"
 read -r good e0 e1 e2 e3 <<<"$(probe 50000 1 "$ranges")"
 check "19 new connections after scale 1 echo (${good:-0})" [ "${good:-0}" -eq 19 ]
-sleep 0.3
-d0=$(($(opens 0) - o0)) d1=$(($(opens 1) - o1)) d2=$(($(opens 2) - o2)) d3=$(($(opens 3) - o3))
+deltas "19 0 0 0"
 check "every new connection lands on replica 0 ($d0 $d1 $d2 $d3)" [ "$d0 $d1 $d2 $d3" = "19 0 0 0" ]
 check "set A keeps echoing on the draining replicas" grows A 5
 check "set B keeps echoing on the draining replicas" grows B 5
@@ -242,6 +253,9 @@ figure scale_echo_max_gap_ms "$(awk '$1 == "gap" { print $2 }' "$TMPD/A.prog" "$
   "longest pause of a long-lived echo stream (64 B / 20 ms) across scale 4 and scale 1"
 figure scale_apply_ms "$T4" "axlctl scale 4, asked to in force"
 figure scale_apply_ms "$T1" "axlctl scale 1, asked to in force"
+echo "# director: PortRxNoBufDrops $(replica_stat 4 PortRxNoBufDrops) PortLinkDownDrops $(replica_stat 4 PortLinkDownDrops)" \
+  "DirRxPrevOwner $(replica_stat 4 DirRxPrevOwner) DirRxNewFlow $(replica_stat 4 DirRxNewFlow)" \
+  "TcpRetransSegs $(replica_stat total TcpRetransSegs)"
 for _ in $(seq 100); do
   [ "$(replica_field 1 role)$(replica_field 2 role)$(replica_field 3 role)" = parkedparkedparked ] && break
   sleep 0.1
@@ -258,11 +272,11 @@ check "stats --json carries DirRxPrevOwner" sh -c "'$AXL_BIN/axlctl' stats --jso
 check "axlctl scale 2" axlctl scale 2
 check "replicas 0, 1 active with 64 buckets, 2, 3 parked" \
   [ "$(replica_field 0 buckets)/$(replica_field 1 buckets)/$(replica_field 2 role)/$(replica_field 3 role)" = 64/64/parked/parked ]
-o0=$(opens 0) o1=$(opens 1)
+o0=$(opens 0) o1=$(opens 1) o2=$(opens 2) o3=$(opens 3)
 read -r good e0 e1 e2 e3 <<<"$(probe 60000 2 "0-63,0-63,64-127,64-127")"
-sleep 0.3
-check "after scale 2: new connections on replicas 0 and 1 (${good:-0} echoed, $(($(opens 0) - o0)) + $(($(opens 1) - o1)))" \
-  [ "${good:-0}" -eq 4 ] && [ $(($(opens 0) - o0)) -eq 2 ] && [ $(($(opens 1) - o1)) -eq 2 ]
+deltas "2 2 0 0"
+check "after scale 2: new connections on replicas 0 and 1 (${good:-0} echoed, $d0 $d1 $d2 $d3)" \
+  [ "${good:-0}" -eq 4 ] && [ "$d0 $d1 $d2 $d3" = "2 2 0 0" ]
 
 # an application's outgoing connections (isolated mode, round-robin over the
 # replicas): the parked ones refuse (EADDRNOTAVAIL), the library passes the
@@ -273,6 +287,10 @@ for _ in $(seq 50); do in_c ss -ltn 2>/dev/null | grep -q ':6000 ' && break; sle
 res=$(timeout 60 "$AXL_TOOLS/iso_connect" --stack "$AXL_STACK" --count 12 "$ADDR_C" 6000 2>"$TMPD/iso_connect.err")
 check "app connects with 2 of 4 active: 12 of 12, the parked replicas' refusals retried ($res)" \
   sh -c "echo '$res' | grep -q 'ok=12 failed=0' && ! echo '$res' | grep -q 'retries=0'"
+for _ in $(seq 50); do
+  [ $(($(replica_stat 0 TcpActiveOpens) + $(replica_stat 1 TcpActiveOpens))) -ge 12 ] && break
+  sleep 0.1
+done
 check "no connection was opened by a parked replica" \
   [ "$(replica_stat 2 TcpActiveOpens)" -eq 0 ] && [ "$(replica_stat 3 TcpActiveOpens)" -eq 0 ]
 check "active replicas opened them, no reset from a wrong replica" \
@@ -285,11 +303,11 @@ axlctl kill-replica 3 >/dev/null 2>&1
 wait_replica 1 1 15 >/dev/null && wait_replica 3 1 15 >/dev/null
 check "restarted replicas keep their roles (1 active, 3 parked)" \
   [ "$(replica_field 1 role)/$(replica_field 1 buckets)/$(replica_field 3 role)" = active/64/parked ]
-o1=$(opens 1)
+o0=$(opens 0) o1=$(opens 1) o2=$(opens 2) o3=$(opens 3)
 read -r good e0 e1 e2 e3 <<<"$(probe 61000 2 "64-127,64-127")"
-sleep 0.3
-check "the restarted active replica serves new connections (${good:-0}, $(($(opens 1) - o1)))" \
-  [ "${good:-0}" -eq 2 ] && [ $(($(opens 1) - o1)) -eq 2 ]
+deltas "0 2 0 0"
+check "the restarted active replica serves new connections (${good:-0}, $d0 $d1 $d2 $d3)" \
+  [ "${good:-0}" -eq 2 ] && [ "$d0 $d1 $d2 $d3" = "0 2 0 0" ]
 # the director dies: the supervisor restarts the whole set, with the count
 axlctl kill-replica 4 >/dev/null 2>&1
 wait_replica 4 1 20 >/dev/null && wait_replica 0 1 20 >/dev/null && wait_replica 2 1 20 >/dev/null &&
