@@ -147,6 +147,7 @@ static inline struct axl_dir_supw *axl_dir_supw(void *hdr_page)
     return (struct axl_dir_supw *)((uint8_t *)hdr_page + AXL_DIR_SUPW_OFF);
 }
 _Static_assert(AXL_DIR_RETA_OFF + sizeof(struct axl_steer_reta) <= AXL_DIR_SUPW_OFF, "dir ABI");
+_Static_assert(AXL_DIR_MAX_REPLICAS < AXL_STEER_NONE, "a replica index fits a table entry");
 _Static_assert(AXL_DIR_SUPW_OFF + sizeof(struct axl_dir_supw) <= AXL_DIR_HDR_BYTES, "dir ABI");
 
 /* Geometry (both sides derive the layout from it; never read back from
