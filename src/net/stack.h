@@ -56,7 +56,8 @@ struct axl_stack_cfg {
      * (read-only; ports are picked in buckets it gives steer_queue, and none
      * when it gives none: connect fails with EADDRNOTAVAIL), and this
      * engine's per-bucket TCP connection counts (uint32[128] in shared
-     * memory, kept as TCBs enter and leave the table). NULL: off. */
+     * memory, kept as TCBs enter and leave the table; TIME-WAIT is out).
+     * NULL: off. */
     const struct axl_steer_reta *steer_reta;
     _Atomic uint32_t *tcp_bucket_conns;
 };

@@ -248,6 +248,11 @@ void tcp_set_state(struct axl_tcb *t, enum axl_tcp_conn_state st)
     struct axl_stack *s = t->s;
     unsigned old = t->state;
     if (old == st) return;
+    /* A TIME-WAIT TCB is no connection for the director's drain rule (its
+     * bucket count, steer/director_core.c): behind a moved bucket, a
+     * retransmitted FIN then meets the new owner's RST instead of our ACK
+     * (RFC 9293 §3.10.7.4), which ends the peer's LAST-ACK all the same. */
+    if (st == AXL_TCP_TIME_WAIT && (t->flags & TF_HASHED)) bucket_put(s, t);
     if (is_estab_like(old) && !is_estab_like(st)) s->stats.v[AXL_STAT_TcpCurrEstab]--;
     if (!is_estab_like(old) && is_estab_like(st)) AXL_STAT_INC(s, TcpCurrEstab);
     if (st == AXL_TCP_CLOSED) {
@@ -324,7 +329,7 @@ void tcp_tcb_done(struct axl_tcb *t, int err)
     if (t->flags & TF_HASHED) {
         axl_htab_remove(&s->tcp.conns, &t->hnode);
         t->flags &= ~TF_HASHED;
-        bucket_put(s, t);
+        if (t->state != AXL_TCP_TIME_WAIT) bucket_put(s, t); /* else counted out already */
     }
     tcp_synq_remove(t);
     accq_remove(t);

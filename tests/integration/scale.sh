@@ -7,7 +7,8 @@
 #  2. scale 4: new connections reach all four replicas (exactly the ones the
 #     table gives, also in buckets a long-lived connection still holds on its
 #     old replica); the old connections keep echoing on their replicas;
-#  3. scale 1 with connections on every replica: replicas 1..3 drain (their
+#  3. scale 1 with connections on every replica (the Linux client's, and an
+#     isolated application's outgoing ones): replicas 1..3 drain (their
 #     connections keep echoing until closed) and every new connection lands on
 #     replica 0; once the clients close, 1..3 are parked, no data was lost;
 #  4. scale 2: replicas 0 and 1 share new connections again;
@@ -173,6 +174,11 @@ start_stackd scale --port "afxdp:$IF_S" --director --replicas 2 --scale-max 4 \
 wait_ping "$ADDR_S" 20 || { not_ok "stack up"; show_logs; exit 1; }
 for _ in $(seq 50); do [ "$(replica_field 4 state)" = running ] && break; sleep 0.1; done
 
+# a Linux echo server for the application's outgoing connections
+in_c socat TCP-LISTEN:6000,fork,reuseaddr EXEC:cat 2>/dev/null &
+PIDS+=($!)
+for _ in $(seq 50); do in_c ss -ltn 2>/dev/null | grep -q ':6000 ' && break; sleep 0.1; done
+
 # 1. the start
 check "5 entries: 4 replicas (--scale-max 4) and the director" \
   [ "$(replica_field 4 role)" = director ] && [ "$(replica_field 3 state)" = running ]
@@ -226,6 +232,14 @@ check "set B: 7 long-lived connections echo" grows B 5
 check "replicas 2 and 3 hold connections now" \
   [ "$(replica_field 2 conns)" -ge 2 ] && [ "$(replica_field 3 conns)" -ge 2 ]
 
+# an application (isolated mode) holds 8 outgoing connections, opened
+# round-robin over the 4 active replicas, each echoing every 20 ms
+timeout 60 "$AXL_TOOLS/iso_connect" --stack "$AXL_STACK" --count 8 --hold 10 \
+  --ready "$TMPD/iso.ready" "$ADDR_C" 6000 >"$TMPD/iso_hold.out" 2>"$TMPD/iso_hold.err" &
+HI=$!
+for _ in $(seq 100); do [ -e "$TMPD/iso.ready" ] && break; sleep 0.1; done
+check "the application's 8 outgoing connections are open" [ -e "$TMPD/iso.ready" ]
+
 # 3. scale 1
 t0=$(date +%s%N); out=$(axlctl scale 1 2>&1); T1=$((($(date +%s%N) - t0) / 1000000))
 check "axlctl scale 1 ($out)" [ "$out" = "scale: 1 of 4 replicas active" ]
@@ -244,7 +258,9 @@ check "set B keeps echoing on the draining replicas" grows B 5
 axlctl replicas
 sleep 1 # a last stretch of traffic while draining
 touch "$TMPD/stop-A" "$TMPD/stop-B"
-wait "$HA"; wait "$HB"
+wait "$HA"; wait "$HB"; wait "$HI"
+check "the application's outgoing connections echoed through scale 1 ($(cat "$TMPD/iso_hold.out"))" \
+  grep -q 'count=8 ok=8 failed=0' "$TMPD/iso_hold.out"
 check "set A: every connection byte-exact, nothing lost ($(tr '\n' ' ' <"$TMPD/A.prog"))" \
   awk '$1 == "done" { d = 1; next } $1 == "gap" { next } { n++; if ($3 != 0 || $1 != $2 || $1 < 64 * 20) bad = 1 } END { exit !(d && n == 8 && !bad) }' "$TMPD/A.prog"
 check "set B: every connection byte-exact, nothing lost ($(tr '\n' ' ' <"$TMPD/B.prog"))" \
@@ -281,20 +297,19 @@ check "after scale 2: new connections on replicas 0 and 1 (${good:-0} echoed, $d
 # an application's outgoing connections (isolated mode, round-robin over the
 # replicas): the parked ones refuse (EADDRNOTAVAIL), the library passes the
 # connect on; every connection works and replies reach its replica
-in_c socat TCP-LISTEN:6000,fork,reuseaddr EXEC:cat 2>/dev/null &
-PIDS+=($!)
-for _ in $(seq 50); do in_c ss -ltn 2>/dev/null | grep -q ':6000 ' && break; sleep 0.1; done
+a0=$(replica_stat 0 TcpActiveOpens) a1=$(replica_stat 1 TcpActiveOpens)
+a2=$(replica_stat 2 TcpActiveOpens) a3=$(replica_stat 3 TcpActiveOpens)
 res=$(timeout 60 "$AXL_TOOLS/iso_connect" --stack "$AXL_STACK" --count 12 "$ADDR_C" 6000 2>"$TMPD/iso_connect.err")
 check "app connects with 2 of 4 active: 12 of 12, the parked replicas' refusals retried ($res)" \
   sh -c "echo '$res' | grep -q 'ok=12 failed=0' && ! echo '$res' | grep -q 'retries=0'"
 for _ in $(seq 50); do
-  [ $(($(replica_stat 0 TcpActiveOpens) + $(replica_stat 1 TcpActiveOpens))) -ge 12 ] && break
+  [ $(($(replica_stat 0 TcpActiveOpens) - a0 + $(replica_stat 1 TcpActiveOpens) - a1)) -ge 12 ] && break
   sleep 0.1
 done
 check "no connection was opened by a parked replica" \
-  [ "$(replica_stat 2 TcpActiveOpens)" -eq 0 ] && [ "$(replica_stat 3 TcpActiveOpens)" -eq 0 ]
-check "active replicas opened them, no reset from a wrong replica" \
-  [ $(($(replica_stat 0 TcpActiveOpens) + $(replica_stat 1 TcpActiveOpens))) -eq 12 ] &&
+  [ "$(replica_stat 2 TcpActiveOpens)" -eq "$a2" ] && [ "$(replica_stat 3 TcpActiveOpens)" -eq "$a3" ]
+check "the active replicas opened them, no reset from a wrong replica all along" \
+  [ $(($(replica_stat 0 TcpActiveOpens) - a0 + $(replica_stat 1 TcpActiveOpens) - a1)) -eq 12 ] &&
   [ "$(replica_stat total DropTcpNoSocket)" -eq 0 ]
 
 # 5. kill-replica keeps roles; errors

@@ -6,12 +6,15 @@
  * round-robin gives a parked replica must be passed on to an active one
  * (src/axl/iso.c) without the application seeing EADDRNOTAVAIL.
  *
- *   iso_connect --stack PATH [--count N] IP PORT
+ *   iso_connect --stack PATH [--count N] [--hold SEC] IP PORT
  *
  * Each connection: connect, write one line, read its echo (at most 5 s),
- * close. Prints "connect count=N ok=K failed=F first_error=NAME retries=R"
- * (R: the library's AxlIsoConnectRetries). Exit 0 when all N echoed, 1 if
- * not, 2 usage.
+ * close. With --hold SEC the N connections are opened first and kept: each
+ * then echoes a line every 20 ms for SEC seconds (the file --ready FILE is
+ * created once all are open), and is closed at the end. Prints "connect
+ * count=N ok=K failed=F first_error=NAME retries=R" (ok: connections whose
+ * every echo came back right; R: the library's AxlIsoConnectRetries). Exit
+ * 0 when all N did, 1 if not, 2 usage.
  *
  * Call chain: main -> axp_init (isolated) -> axp_socket / axp_connect /
  * axp_send / axp_poll / axp_recv -> src/axl/iso.c -> axl-stackd replicas.
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -28,19 +32,12 @@
 #include "axl/socket.h"
 #include "core/opts.h"
 
-/* One connection: 0 when its line came back, else an errno value. */
-static int one(const struct sockaddr_in *dst, uint32_t i)
+/* One line echoed on fd: 0, or an errno value. */
+static int echo_line(int fd, uint32_t i, uint32_t k)
 {
     char msg[64], got[64];
-    int n = snprintf(msg, sizeof(msg), "iso-connect-%u\n", i), have = 0, e = 0;
-    int fd = axp_socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return errno;
-    if (axp_connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0 ||
-        axp_send(fd, msg, (size_t)n, 0) != n) {
-        e = errno;
-        axp_close(fd);
-        return e ? e : EIO;
-    }
+    int n = snprintf(msg, sizeof(msg), "iso-connect-%u-%u\n", i, k), have = 0, e = 0;
+    if (axp_send(fd, msg, (size_t)n, 0) != n) return errno ? errno : EIO;
     while (have < n) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (axp_poll(&p, 1, 5000) <= 0) {
@@ -54,20 +51,48 @@ static int one(const struct sockaddr_in *dst, uint32_t i)
         }
         have += (int)r;
     }
-    axp_close(fd);
     if (!e && (have != n || memcmp(got, msg, (size_t)n))) e = EBADMSG;
+    return e;
+}
+
+/* A connected socket, or -errno. */
+static int open_one(const struct sockaddr_in *dst)
+{
+    int fd = axp_socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -errno;
+    if (axp_connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0) {
+        int e = errno;
+        axp_close(fd);
+        return -(e ? e : EIO);
+    }
+    return fd;
+}
+
+/* One connection: 0 when its line came back, else an errno value. */
+static int one(const struct sockaddr_in *dst, uint32_t i)
+{
+    int fd = open_one(dst);
+    if (fd < 0) return -fd;
+    int e = echo_line(fd, i, 0);
+    axp_close(fd);
     return e;
 }
 
 int main(int argc, char **argv)
 {
-    const char *stack = NULL;
+    const char *stack = NULL, *ready = NULL;
     uint32_t count = 8;
+    double hold = 0;
     const struct axl_opt opts[] = {
         {"stack", 's', AXL_OPT_STR, "PATH", "axl-stackd's control socket (default $AXL_STACK)",
          &stack},
         {"count", 'c', AXL_OPT_U32, "N", "connections, one after the other (default 8)", &count, 1,
          100000},
+        {"hold", 0, AXL_OPT_DOUBLE, "SEC",
+         "keep the connections open, each echoing a line every 20 ms, for SEC seconds", &hold,
+         0.1, 600},
+        {"ready", 0, AXL_OPT_STR, "FILE", "with --hold: created once every connection is open",
+         &ready},
         {0},
     };
     int first = axl_opts_parse(argc, argv, "iso_connect", "[--stack PATH] [--count N] IP PORT",
@@ -102,7 +127,41 @@ int main(int argc, char **argv)
     }
     uint32_t ok = 0, failed = 0;
     int first_err = 0;
-    for (uint32_t i = 0; i < count; i++) {
+    if (hold > 0) {
+        int *fds = calloc(count, sizeof(*fds)), *err_of = calloc(count, sizeof(int));
+        if (!fds || !err_of) return 1;
+        for (uint32_t i = 0; i < count; i++) {
+            fds[i] = open_one(&dst);
+            if (fds[i] < 0) err_of[i] = -fds[i];
+        }
+        if (ready) {
+            FILE *f = fopen(ready, "w");
+            if (f) fclose(f);
+        }
+        struct timespec t0, now, tick = {0, 20 * 1000 * 1000};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (uint32_t k = 1;; k++) { /* bounded by --hold */
+            for (uint32_t i = 0; i < count; i++)
+                if (!err_of[i]) err_of[i] = echo_line(fds[i], i, k);
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 >= hold)
+                break;
+            nanosleep(&tick, NULL);
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            if (fds[i] >= 0) axp_close(fds[i]);
+            if (!err_of[i]) {
+                ok++;
+                continue;
+            }
+            failed++;
+            if (!first_err) first_err = err_of[i];
+        }
+        free(fds);
+        free(err_of);
+        count = ok + failed;
+    }
+    for (uint32_t i = 0; hold <= 0 && i < count; i++) {
         int e = one(&dst, i);
         if (!e) {
             ok++;

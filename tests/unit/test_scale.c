@@ -482,6 +482,41 @@ static void test_engine_counts(void **st)
     axl_tcp_close(x.c);
     x.c = NULL;
 
+    /* a second one (peer port + 1) that we close first: TIME-WAIT is no
+     * connection for the drain rule, the TCB stays in the table */
+    struct tseg r;
+    x.ev.new_conn = 0;
+    x.ev.accepted = NULL;
+    sg = tfx_seg(&x, T_SYN);
+    sg.sport = TF_PEER_PORT + 1;
+    sg.seq = 2000000;
+    sg.ack = 0;
+    tf_send(&x.f, &sg);
+    assert_int_equal(tf_recv(&x.f, &r), 0);
+    assert_int_equal(r.flags, T_SYN | T_ACK);
+    sg = tfx_seg(&x, T_ACK);
+    sg.sport = TF_PEER_PORT + 1;
+    sg.seq = 2000001;
+    sg.ack = r.seq + 1;
+    tf_send(&x.f, &sg);
+    assert_non_null(x.ev.accepted);
+    uint32_t b2 = axl_steer_hash4(FX_US, FX_PEER, TF_PORT, TF_PEER_PORT + 1) & 127;
+    assert_int_equal(atomic_load(&counts[b2]), 1);
+    struct axl_tcb *t2 = x.ev.accepted;
+    axl_tcp_close(t2); /* our FIN */
+    fx_poll(&x.f);
+    assert_int_equal(tf_recv(&x.f, &r), 0);
+    assert_true(r.flags & T_FIN);
+    sg = tfx_seg(&x, T_ACK | T_FIN); /* the peer ACKs it and closes */
+    sg.sport = TF_PEER_PORT + 1;
+    sg.seq = 2000001;
+    sg.ack = r.seq + 1;
+    tf_send(&x.f, &sg);
+    fx_drain(&x.f);
+    assert_int_equal(t2->state, AXL_TCP_TIME_WAIT);
+    assert_int_equal(axl_tcp_conn_count(x.f.s), 1);
+    assert_int_equal(atomic_load(&counts[b2]), 0);
+
     /* active opens: ports only in buckets the table gives queue 0 */
     struct tev ev2;
     memset(&ev2, 0, sizeof(ev2));
