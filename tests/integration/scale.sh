@@ -170,7 +170,8 @@ deltas() {
 }
 
 start_stackd scale --port "afxdp:$IF_S" --director --replicas 2 --scale-max 4 \
-  --addr "$ADDR_S/24" --tcp-echo 7 --pool 4096 --metrics "unix:$TMPD/metrics.sock"
+  --addr "$ADDR_S/24" --tcp-echo 7 --pool 4096 --metrics "unix:$TMPD/metrics.sock" \
+  --heartbeat-timeout 15 --start-timeout 60 # a loaded machine must not look like hung replicas
 wait_ping "$ADDR_S" 20 || { not_ok "stack up"; show_logs; exit 1; }
 for _ in $(seq 50); do [ "$(replica_field 4 state)" = running ] && break; sleep 0.1; done
 
@@ -311,6 +312,9 @@ check "no connection was opened by a parked replica" \
 check "the active replicas opened them, no reset from a wrong replica all along" \
   [ $(($(replica_stat 0 TcpActiveOpens) - a0 + $(replica_stat 1 TcpActiveOpens) - a1)) -eq 12 ] &&
   [ "$(replica_stat total DropTcpNoSocket)" -eq 0 ]
+
+check "no replica restarted unasked so far (restarts: $(for q in 0 1 2 3 4; do printf '%s ' "$(replica_field $q restarts)"; done))" \
+  [ "$(for q in 0 1 2 3 4; do replica_field $q restarts; done | sort -u | tr -d '\n')" = 0 ]
 
 # 5. kill-replica keeps roles; errors
 axlctl kill-replica 1 >/dev/null 2>&1
