@@ -287,6 +287,8 @@ check "stats --json carries DirRxPrevOwner" sh -c "'$AXL_BIN/axlctl' stats --jso
 
 # 4. scale 2
 check "axlctl scale 2" axlctl scale 2
+check "health: all 5 running, 2 of 4 active ($(axlctl health))" \
+  sh -c "'$AXL_BIN/axlctl' health | grep -q '5 of 5 replicas running, 2 of 4 active'"
 check "replicas 0, 1 active with 64 buckets, 2, 3 parked" \
   [ "$(replica_field 0 buckets)/$(replica_field 1 buckets)/$(replica_field 2 role)/$(replica_field 3 role)" = 64/64/parked/parked ]
 o0=$(opens 0) o1=$(opens 1) o2=$(opens 2) o3=$(opens 3)

@@ -680,9 +680,13 @@ static int cmd_health(const struct opts *o)
     } else {
         char up[24];
         fmt_dur_ms(kv_get(&kv, "uptime_ms"), up, sizeof(up));
-        printf("%s: axl-stackd pid %s on %s (%s), %s of %s replicas running, %s failed, up %s\n",
+        char act[64] = "";
+        if (is_number(kv_get(&kv, "active"))) /* behind the director (axlctl scale) */
+            snprintf(act, sizeof(act), ", %.16s of %.16s active", kv_get(&kv, "active"),
+                     kv_get(&kv, "scale_max"));
+        printf("%s: axl-stackd pid %s on %s (%s), %s of %s replicas running%s, %s failed, up %s\n",
                healthy ? "healthy" : "degraded", kv_get(&kv, "pid"), kv_get(&kv, "port"),
-               kv_get(&kv, "addr"), run, nrep, kv_get(&kv, "failed"), up);
+               kv_get(&kv, "addr"), run, nrep, act, kv_get(&kv, "failed"), up);
     }
     free(r.buf);
     return healthy ? 0 : 1;
