@@ -235,8 +235,9 @@ check "replicas 2 and 3 hold connections now" \
 
 # an application (isolated mode) holds 8 outgoing connections, opened
 # round-robin over the 4 active replicas, each echoing every 20 ms
-timeout 60 "$AXL_TOOLS/iso_connect" --stack "$AXL_STACK" --count 8 --hold 10 \
-  --ready "$TMPD/iso.ready" "$ADDR_C" 6000 >"$TMPD/iso_hold.out" 2>"$TMPD/iso_hold.err" &
+timeout 120 "$AXL_TOOLS/iso_connect" --stack "$AXL_STACK" --count 8 --hold 90 \
+  --ready "$TMPD/iso.ready" --stop "$TMPD/stop-I" "$ADDR_C" 6000 >"$TMPD/iso_hold.out" \
+  2>"$TMPD/iso_hold.err" &
 HI=$!
 for _ in $(seq 100); do [ -e "$TMPD/iso.ready" ] && break; sleep 0.1; done
 check "the application's 8 outgoing connections are open" [ -e "$TMPD/iso.ready" ]
@@ -258,7 +259,7 @@ check "set A keeps echoing on the draining replicas" grows A 5
 check "set B keeps echoing on the draining replicas" grows B 5
 axlctl replicas
 sleep 1 # a last stretch of traffic while draining
-touch "$TMPD/stop-A" "$TMPD/stop-B"
+touch "$TMPD/stop-A" "$TMPD/stop-B" "$TMPD/stop-I"
 wait "$HA"; wait "$HB"; wait "$HI"
 check "the application's outgoing connections echoed through scale 1 ($(cat "$TMPD/iso_hold.out"))" \
   grep -q 'count=8 ok=8 failed=0' "$TMPD/iso_hold.out"

@@ -6,12 +6,13 @@
  * round-robin gives a parked replica must be passed on to an active one
  * (src/axl/iso.c) without the application seeing EADDRNOTAVAIL.
  *
- *   iso_connect --stack PATH [--count N] [--hold SEC] IP PORT
+ *   iso_connect --stack PATH [--count N] [--hold SEC [--ready F] [--stop F]] IP PORT
  *
  * Each connection: connect, write one line, read its echo (at most 5 s),
  * close. With --hold SEC the N connections are opened first and kept: each
- * then echoes a line every 20 ms for SEC seconds (the file --ready FILE is
- * created once all are open), and is closed at the end. Prints "connect
+ * then echoes a line every 20 ms for SEC seconds or until the file --stop
+ * FILE exists (the file --ready FILE is created once all are open), and is
+ * closed at the end. Prints "connect
  * count=N ok=K failed=F first_error=NAME retries=R" (ok: connections whose
  * every echo came back right; R: the library's AxlIsoConnectRetries). Exit
  * 0 when all N did, 1 if not, 2 usage.
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -80,7 +82,7 @@ static int one(const struct sockaddr_in *dst, uint32_t i)
 
 int main(int argc, char **argv)
 {
-    const char *stack = NULL, *ready = NULL;
+    const char *stack = NULL, *ready = NULL, *stop = NULL;
     uint32_t count = 8;
     double hold = 0;
     const struct axl_opt opts[] = {
@@ -93,6 +95,7 @@ int main(int argc, char **argv)
          0.1, 600},
         {"ready", 0, AXL_OPT_STR, "FILE", "with --hold: created once every connection is open",
          &ready},
+        {"stop", 0, AXL_OPT_STR, "FILE", "with --hold: end early once FILE exists", &stop},
         {0},
     };
     int first = axl_opts_parse(argc, argv, "iso_connect", "[--stack PATH] [--count N] IP PORT",
@@ -144,7 +147,8 @@ int main(int argc, char **argv)
             for (uint32_t i = 0; i < count; i++)
                 if (!err_of[i]) err_of[i] = echo_line(fds[i], i, k);
             clock_gettime(CLOCK_MONOTONIC, &now);
-            if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 >= hold)
+            if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9 >= hold ||
+                (stop && access(stop, F_OK) == 0))
                 break;
             nanosleep(&tick, NULL);
         }
