@@ -776,6 +776,10 @@ void sup_view(struct sup *S, uint32_t i, struct replica_view *v)
         struct axl_dir_role dr;
         director_sup_role(&S->dir, i, &dr);
         if (dr.role) {
+            if (r->pid <= 0 || r->state != R_RUNNING) { /* its counts died with it */
+                dr.draining = 0;
+                dr.role = dr.buckets ? "active" : "parked";
+            }
             v->role = dr.role;
             v->buckets = dr.buckets;
             v->draining = dr.draining;
