@@ -23,7 +23,9 @@
  *                  axl_accept takes one and issues ACCEPT (no wait); events
  *                  that came before the accept (FIN, reset) are replayed.
  *                  The supervisor is told "listen tcp PORT" (axlctl shows it).
- *   TCP connect    one replica, round-robin over the running ones: OPEN
+ *   TCP connect    one replica, round-robin over the running ones (a parked
+ *                  replica behind the director, axlctl scale, refuses with
+ *                  EADDRNOTAVAIL: the connect goes on to the next one): OPEN
  *                  (waited for: it names the socket), [BIND], CONNECT; its
  *                  DONE is the CONNECTED event.
  *   UDP            bound on every replica (one port: picked here when 0, so
@@ -184,6 +186,8 @@ struct iso_x {
     uint32_t acc_head, acc_n, acc_cap;
     uint32_t udp_rr;
     uint8_t registered; /* "listen PROTO PORT" told to the supervisor */
+    uint8_t retry;      /* connect: EADDRNOTAVAIL from a parked replica, try the next */
+    uint8_t tries;      /* replicas the connect was refused by */
 };
 
 struct axl_obj {
@@ -203,6 +207,7 @@ struct iso {
     uint32_t nrep;
     struct iso_rep rep[AXL_ISO_MAX_REPLICAS];
     uint32_t rr;
+    uint32_t nretry; /* sockets with iso_x.retry set (connect_retries) */
     uint64_t next_check;
     uint64_t seq;
     /* the one command being waited for */
@@ -217,7 +222,7 @@ struct iso {
     struct axl_rand rnd;
     /* counters (axl_stat "AxlIso...") */
     uint64_t st_lost, st_reattach, st_reattach_fail, st_ovf, st_timeout, st_viol, st_aborted,
-        st_cmds;
+        st_cmds, st_conn_retry;
 };
 
 static struct iso *B(struct axl_ctx *c)
@@ -1089,6 +1094,19 @@ static void on_done(struct axl_ctx *c, struct iso_rep *r, const struct axl_chan_
     case AXL_CHAN_OP_CONNECT: {
         struct axl_sk *s = k && k->kind == CS_CONN ? owner_of(c, k) : NULL;
         if (!s || s->cid != e->sock || s->state != AXL_SS_CONNECTING) return;
+        struct iso_x *x = &b->x[s - c->sk];
+        if (e->status == -EADDRNOTAVAIL && x->tries + 1u < b->nrep && !s->lport) {
+            /* A parked replica (axlctl scale: the director gives it no
+             * bucket) picks no port: the connect goes to the next replica
+             * (connect_retries, from iso_work), the app never sees this. */
+            cs_close(b, r, e->sock, 1);
+            s->cid = NONE;
+            x->tries++;
+            b->st_conn_retry++;
+            if (!x->retry) b->nretry++;
+            x->retry = 1;
+            return;
+        }
         if (e->status == 0) {
             s->state = AXL_SS_ESTABLISHED;
             axl_ev_push(c, s, AXL_EV_CONNECTED, 0, 0, 0);
@@ -1206,6 +1224,8 @@ static void on_event(struct axl_ctx *c, struct iso_rep *r, const struct axl_chan
 
 static uint32_t iso_readable(struct axl_ctx *c, struct axl_sk *s);
 
+static int connect_retries(struct axl_ctx *c);
+
 static int iso_work(struct axl_ctx *c)
 {
     struct iso *b = B(c);
@@ -1237,6 +1257,7 @@ static int iso_work(struct axl_ctx *c)
         }
         rep_kick(r);
     }
+    if (b->nretry) work += connect_retries(c);
     uint64_t now = axl_clock_ns();
     if (now >= b->next_check) work += check_fds(c, now);
     if (!up && b->ctl < 0) {
@@ -1448,21 +1469,14 @@ static int iso_accept(struct axl_ctx *c, struct axl_sk *l, struct axl_sk *n)
     return -EAGAIN;
 }
 
-static int iso_connect(struct axl_ctx *c, struct axl_sk *s, uint32_t addr, uint16_t port)
+/* A TCP connect on the first running replica from index `from` on. */
+static int connect_from(struct axl_ctx *c, struct axl_sk *s, uint32_t from, uint32_t addr,
+                        uint16_t port)
 {
     struct iso *b = B(c);
-    if (s->type == AXL_UDP) {
-        if (!s->lid) {
-            int rc = udp_bind_all(c, s, 0);
-            if (rc < 0) return rc;
-        }
-        s->raddr = addr; /* 0/0 dissolves the association */
-        s->rport = port;
-        return 0;
-    }
     struct iso_rep *r = NULL;
-    for (uint32_t k = 0; k < b->nrep && !r; k++) /* round-robin over the running replicas */
-        r = rep_of(b, (b->rr + k) % b->nrep);
+    for (uint32_t k = 0; k < b->nrep && !r; k++)
+        r = rep_of(b, (from + k) % b->nrep);
     if (!r) return -ENETDOWN;
     b->rr = (r->idx + 1) % b->nrep;
     uint32_t gen;
@@ -1489,6 +1503,41 @@ static int iso_connect(struct axl_ctx *c, struct axl_sk *s, uint32_t addr, uint1
     return 0;
 }
 
+static int iso_connect(struct axl_ctx *c, struct axl_sk *s, uint32_t addr, uint16_t port)
+{
+    struct iso *b = B(c);
+    if (s->type == AXL_UDP) {
+        if (!s->lid) {
+            int rc = udp_bind_all(c, s, 0);
+            if (rc < 0) return rc;
+        }
+        s->raddr = addr; /* 0/0 dissolves the association */
+        s->rport = port;
+        return 0;
+    }
+    b->x[s - c->sk].tries = 0;
+    return connect_from(c, s, b->rr, addr, port); /* round-robin over the running replicas */
+}
+
+/* Connects a parked replica refused (EADDRNOTAVAIL): on to the next one. */
+static int connect_retries(struct axl_ctx *c)
+{
+    struct iso *b = B(c);
+    int work = 0;
+    for (uint32_t i = 0; i < c->max_socks && b->nretry; i++) {
+        struct iso_x *x = &b->x[i];
+        if (!x->retry) continue;
+        x->retry = 0;
+        b->nretry--;
+        struct axl_sk *s = &c->sk[i];
+        if (!s->used || s->state != AXL_SS_CONNECTING || s->cleaned) continue;
+        work++;
+        int rc = connect_from(c, s, (s->rep + 1) % b->nrep, s->raddr, s->rport);
+        if (rc < 0) conn_cleanup(c, s, rc); /* CONNECTED(rc), then CLEANUP */
+    }
+    return work;
+}
+
 static int iso_shutdown(struct axl_ctx *c, struct axl_sk *s, int how)
 {
     struct iso *b = B(c);
@@ -1509,6 +1558,10 @@ static void iso_close(struct axl_ctx *c, struct axl_sk *s, int abort_)
 {
     struct iso *b = B(c);
     struct iso_x *x = &b->x[s - c->sk];
+    if (x->retry) { /* a connect waiting for its next replica: no more */
+        x->retry = 0;
+        b->nretry--;
+    }
     if (s->lid) { /* a listener or UDP socket: its copy on every replica */
         for (uint32_t i = 0; i < b->nrep; i++) {
             struct iso_rep *r = rep_of(b, i);
@@ -1981,12 +2034,14 @@ static int iso_recvfrom(struct axl_ctx *c, struct axl_sk *s, void *buf, uint32_t
 static int iso_stat(struct axl_ctx *c, const char *name, uint64_t *val)
 {
     struct iso *b = B(c);
-    static const char *const own[] = {"AxlIsoReplicasLost", "AxlIsoReattaches",
+    static const char *const own[] = {"AxlIsoReplicasLost",     "AxlIsoReattaches",
                                       "AxlIsoReattachFailures", "AxlIsoCmdOverflow",
-                                      "AxlIsoCmdTimeouts", "AxlIsoViolations",
-                                      "AxlIsoConnsAborted", "AxlIsoCmds"};
-    const uint64_t ownv[] = {b->st_lost,     b->st_reattach, b->st_reattach_fail, b->st_ovf,
-                             b->st_timeout, b->st_viol,     b->st_aborted,       b->st_cmds};
+                                      "AxlIsoCmdTimeouts",      "AxlIsoViolations",
+                                      "AxlIsoConnsAborted",     "AxlIsoCmds",
+                                      "AxlIsoConnectRetries"};
+    const uint64_t ownv[] = {b->st_lost,    b->st_reattach, b->st_reattach_fail,
+                             b->st_ovf,     b->st_timeout,  b->st_viol,
+                             b->st_aborted, b->st_cmds,     b->st_conn_retry};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         if (!strcmp(name, own[i])) {
             *val = ownv[i];

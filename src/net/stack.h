@@ -18,6 +18,7 @@
 #define AXL_NET_STACK_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,7 @@
 
 struct axl_stack;
 struct axl_udp_sock;
+struct axl_steer_reta;
 
 struct axl_stack_cfg {
     struct axl_cidr addr;      /* our IPv4 address and prefix */
@@ -50,6 +52,14 @@ struct axl_stack_cfg {
      * steer_nqueues under the symmetric RSS hash; TCP active opens then pick
      * ephemeral ports whose flow lands on that queue. steer_nqueues <= 1: off. */
     uint16_t steer_queue, steer_nqueues;
+    /* Behind the director (port/dirport.h): its live redirection table
+     * (read-only; ports are picked in buckets it gives steer_queue, and none
+     * when it gives none: connect fails with EADDRNOTAVAIL), and this
+     * engine's per-bucket TCP connection counts (uint32[128] in shared
+     * memory, kept as TCBs enter and leave the table; TIME-WAIT is out).
+     * NULL: off. */
+    const struct axl_steer_reta *steer_reta;
+    _Atomic uint32_t *tcp_bucket_conns;
 };
 
 /* Create an engine on an open port (which uses `pool`). now_ns is the current

@@ -87,6 +87,22 @@ void tcp_tcb_insert(struct axl_stack *s, struct axl_tcb *t)
     if (h->count >= 2 * (h->mask + 1)) (void)axl_htab_grow(h); /* ENOMEM: longer chains */
     axl_htab_insert(h, &t->hnode, tuple_hash(s, t->raddr, t->rport, t->lport));
     t->flags |= TF_HASHED;
+    if (s->tcp.bucket_conns) { /* the director's drain rule (steer/director_core.c) */
+        t->bucket = (uint8_t)(axl_steer_hash4(t->laddr, t->raddr, t->lport, t->rport) &
+                              (AXL_STEER_RETA_SIZE - 1));
+        _Atomic uint32_t *c = &s->tcp.bucket_conns[t->bucket];
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+}
+
+/* Out of the table: the bucket count goes down (single writer: this engine). */
+static void bucket_put(struct axl_stack *s, const struct axl_tcb *t)
+{
+    if (!s->tcp.bucket_conns) return;
+    _Atomic uint32_t *c = &s->tcp.bucket_conns[t->bucket & (AXL_STEER_RETA_SIZE - 1)];
+    uint32_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v ? v - 1 : 0, memory_order_relaxed);
 }
 
 /* --- TCB life cycle ----------------------------------------------------------- */
@@ -232,6 +248,11 @@ void tcp_set_state(struct axl_tcb *t, enum axl_tcp_conn_state st)
     struct axl_stack *s = t->s;
     unsigned old = t->state;
     if (old == st) return;
+    /* A TIME-WAIT TCB is no connection for the director's drain rule (its
+     * bucket count, steer/director_core.c): behind a moved bucket, a
+     * retransmitted FIN then meets the new owner's RST instead of our ACK
+     * (RFC 9293 §3.10.7.4), which ends the peer's LAST-ACK all the same. */
+    if (st == AXL_TCP_TIME_WAIT && (t->flags & TF_HASHED)) bucket_put(s, t);
     if (is_estab_like(old) && !is_estab_like(st)) s->stats.v[AXL_STAT_TcpCurrEstab]--;
     if (!is_estab_like(old) && is_estab_like(st)) AXL_STAT_INC(s, TcpCurrEstab);
     if (st == AXL_TCP_CLOSED) {
@@ -308,6 +329,7 @@ void tcp_tcb_done(struct axl_tcb *t, int err)
     if (t->flags & TF_HASHED) {
         axl_htab_remove(&s->tcp.conns, &t->hnode);
         t->flags &= ~TF_HASHED;
+        if (t->state != AXL_TCP_TIME_WAIT) bucket_put(s, t); /* else counted out already */
     }
     tcp_synq_remove(t);
     accq_remove(t);
@@ -914,11 +936,17 @@ static int pick_port(struct axl_stack *s, uint32_t daddr, uint16_t dport, uint16
     key[10] = key[11] = 0;
     uint32_t off = (uint32_t)axl_siphash24(ts->secret.isn_key, key, sizeof(key));
     uint32_t range = AXL_TCP_EPHEMERAL_HI - AXL_TCP_EPHEMERAL_LO + 1;
+    /* Behind the director: no bucket of the live table is ours (a parked
+     * replica, `axlctl scale`): no port can be (POSIX connect: EADDRNOTAVAIL). */
+    if (ts->steer_reta && !axl_steer_reta_any(ts->steer_reta, ts->steer_queue))
+        return AXL_EADDRNOTAVAIL;
     for (uint32_t i = 0; i < range; i++) {
         uint16_t p = (uint16_t)(AXL_TCP_EPHEMERAL_LO + (off + ts->port_counter + i) % range);
         if (ts->listeners[p] || tcp_lookup(s, daddr, dport, p)) continue;
         /* steering: a port whose replies would reach another queue is skipped */
-        if (!axl_steer_port_ok(s->addr, daddr, p, dport, ts->steer_queue, ts->steer_nqueues))
+        if (ts->steer_reta
+                ? !axl_steer_reta_port_ok(ts->steer_reta, s->addr, daddr, p, dport, ts->steer_queue)
+                : !axl_steer_port_ok(s->addr, daddr, p, dport, ts->steer_queue, ts->steer_nqueues))
             continue;
         ts->port_counter += i + 1;
         *out = p;
@@ -1191,6 +1219,9 @@ int axl_tcp_init(struct axl_stack *s, const struct axl_stack_cfg *cfg)
     ts->pool_share = s->pool->nfree; /* grows with the free list (pool_low) */
     ts->steer_nqueues = cfg->steer_nqueues;
     ts->steer_queue = cfg->steer_nqueues > 1 ? cfg->steer_queue % cfg->steer_nqueues : 0;
+    ts->steer_reta = cfg->steer_reta;
+    if (cfg->steer_reta) ts->steer_queue = cfg->steer_queue; /* any index: the table says */
+    ts->bucket_conns = cfg->tcp_bucket_conns;
     ts->hash_key = axl_rand_u64(&s->rng);
     ts->port_counter = (uint32_t)axl_rand_u64(&s->rng);
     if (cfg->seed) {

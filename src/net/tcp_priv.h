@@ -26,6 +26,7 @@
 #ifndef AXL_NET_TCP_PRIV_H
 #define AXL_NET_TCP_PRIV_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -257,6 +258,7 @@ struct axl_tcb {
     uint32_t laddr, raddr;
     uint16_t lport, rport;
     uint8_t state;
+    uint8_t bucket;     /* RETA bucket of the 4-tuple (steer.h), counted while hashed */
     uint8_t snd_wscale; /* peer's shift (applied to windows it sends) */
     uint8_t rcv_wscale; /* our shift */
     uint8_t cc_algo;
@@ -338,6 +340,7 @@ struct axl_tcp_listener {
     uint8_t keepcnt, cc_algo;
 };
 
+struct axl_steer_reta;
 struct axl_tcp_state {
     struct axl_htab conns;               /* struct axl_tcb by 4-tuple */
     struct axl_tcp_listener **listeners; /* 65536 entries, by local port */
@@ -349,6 +352,8 @@ struct axl_tcp_state {
     uint32_t nconns, max_conns;
     uint32_t port_counter;        /* RFC 6056 algorithm 3 "next_ephemeral" */
     uint16_t steer_queue, steer_nqueues; /* axl_stack_cfg.steer_*: ports land on that queue */
+    const struct axl_steer_reta *steer_reta; /* axl_stack_cfg.steer_reta, NULL = fixed table */
+    _Atomic uint32_t *bucket_conns;          /* axl_stack_cfg.tcp_bucket_conns, NULL = off */
     uint64_t hash_key;            /* keys the table hash */
     struct axl_tcp_secret secret; /* ISNs and cookies (RFC 6528) */
     uint64_t msl_ns;

@@ -342,6 +342,11 @@ static int dir_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     p->max_frame = dmax;
     p->ifindex = 0;
 
+    /* A previous incarnation's connection counts died with it: ours start
+     * at zero (before the attach, so the director never sees them stale
+     * under our token). */
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++)
+        atomic_store_explicit(&d->slot->conns[b], 0, memory_order_relaxed);
     /* Attach: a token no earlier holder of the slot used. */
     d->token = ((uint64_t)(uint32_t)getpid() << 32) | (uint32_t)(axl_clock_ns() | 1);
     atomic_store_explicit(&d->slot->req, d->token, memory_order_release);
@@ -537,4 +542,17 @@ int axl_dirport_info(const struct axl_port *p, struct axl_dirport_info *out)
     if (!p || p->ops != &axl_port_dir_ops || !p->priv) return AXL_EINVAL;
     *out = ((const struct dirport *)p->priv)->info;
     return 0;
+}
+
+const struct axl_steer_reta *axl_dirport_reta(const struct axl_port *p)
+{
+    if (!p || p->ops != &axl_port_dir_ops || !p->priv) return NULL;
+    const struct dirport *d = p->priv;
+    return axl_dir_reta((void *)(uintptr_t)d->hdr); /* a read-only mapping */
+}
+
+_Atomic uint32_t *axl_dirport_bucket_conns(const struct axl_port *p)
+{
+    if (!p || p->ops != &axl_port_dir_ops || !p->priv) return NULL;
+    return ((const struct dirport *)p->priv)->slot->conns;
 }

@@ -13,9 +13,12 @@
  *   | header     | block of rep 0 | ... | block of n-1   | buffer area:      |
  *   | (dir)      | slot|4 rings   |     |                | nbufs x buf_size  |
  *   +------------+----------------+-----+----------------+-------------------+
+ *   header page: +0 struct axl_dir_hdr (dir); +256 struct axl_steer_reta,
+ *                the live redirection table (dir, steer.h); +1024 struct
+ *                axl_dir_supw (sup: the active replica count it asks for)
  *   block (block_bytes, page aligned):
- *   +0    struct axl_dir_slot   req (rep) / ack (dir)
- *   +256  ring FILL  rep -> dir  free buffers the replica lends for RX
+ *   +0    struct axl_dir_slot   req (rep) / ack (dir) / conns[128] (rep)
+ *   +1024 ring FILL  rep -> dir  free buffers the replica lends for RX
  *         ring RX    dir -> rep  received frames
  *         ring TX    rep -> dir  frames to send
  *         ring FREE  dir -> rep  buffers given to the replica (its quota at
@@ -72,9 +75,10 @@
 #include "core/pool.h"
 #include "core/ring.h"
 #include "port/port.h"
+#include "steer/steer.h"
 
 #define AXL_DIR_MAGIC 0x52494441u /* "ADIR" */
-#define AXL_DIR_ABI_VERSION 1u
+#define AXL_DIR_ABI_VERSION 2u
 /** AXL_DIR_MAX_REPLICAS: replicas one director serves. */
 #define AXL_DIR_MAX_REPLICAS 64u
 /** AXL_DIR_RING_MIN/MAX: entries per ring (a power of two). */
@@ -84,7 +88,11 @@
 /** AXL_DIR_HDR_BYTES: the header page. */
 #define AXL_DIR_HDR_BYTES 4096u
 /** AXL_DIR_SLOT_BYTES: the slot at the start of each block. */
-#define AXL_DIR_SLOT_BYTES 256u
+#define AXL_DIR_SLOT_BYTES 1024u
+/** AXL_DIR_RETA_OFF: the live redirection table in the header page (dir). */
+#define AXL_DIR_RETA_OFF 256u
+/** AXL_DIR_SUPW_OFF: the supervisor's words in the header page (sup). */
+#define AXL_DIR_SUPW_OFF 1024u
 /** AXL_DIR_MAX_BUF: largest buffer (descriptor offsets and lengths are 16 bits). */
 #define AXL_DIR_MAX_BUF 32768u
 
@@ -114,8 +122,33 @@ struct axl_dir_hdr {
 struct axl_dir_slot {
     alignas(AXL_CACHELINE) _Atomic uint64_t req; /* (rep) token, 0 = detached */
     alignas(AXL_CACHELINE) _Atomic uint64_t ack; /* (dir) token served */
+    /* (rep) TCP connections the replica's engine holds per RETA bucket
+     * (steer.h: hash & 127), kept by the engine as TCBs enter and leave its
+     * table; the director reads them to know when a moved bucket is drained.
+     * Untrusted: a wrong count only keeps (or lets go of) this replica's own
+     * flows of a bucket it used to own. */
+    alignas(AXL_CACHELINE) _Atomic uint32_t conns[AXL_STEER_RETA_SIZE];
 };
 _Static_assert(sizeof(struct axl_dir_slot) <= AXL_DIR_SLOT_BYTES, "dir ABI");
+
+/* The supervisor's words (header page + AXL_DIR_SUPW_OFF): written only by
+ * the supervisor (which maps the header page read-write for this), read by
+ * the director. A director that starts (or restarts) takes the active count
+ * from here, so `axlctl scale` survives its restart. */
+struct axl_dir_supw {
+    _Atomic uint32_t want_active; /* (sup) replicas that should own buckets; 0 = all */
+};
+static inline struct axl_steer_reta *axl_dir_reta(void *hdr_page)
+{
+    return (struct axl_steer_reta *)((uint8_t *)hdr_page + AXL_DIR_RETA_OFF);
+}
+static inline struct axl_dir_supw *axl_dir_supw(void *hdr_page)
+{
+    return (struct axl_dir_supw *)((uint8_t *)hdr_page + AXL_DIR_SUPW_OFF);
+}
+_Static_assert(AXL_DIR_RETA_OFF + sizeof(struct axl_steer_reta) <= AXL_DIR_SUPW_OFF, "dir ABI");
+_Static_assert(AXL_DIR_MAX_REPLICAS < AXL_STEER_NONE, "a replica index fits a table entry");
+_Static_assert(AXL_DIR_SUPW_OFF + sizeof(struct axl_dir_supw) <= AXL_DIR_HDR_BYTES, "dir ABI");
 
 /* Geometry (both sides derive the layout from it; never read back from
  * shared memory). */
@@ -169,5 +202,10 @@ struct axl_dirport_info {
 };
 /* 0, or AXL_EINVAL if p is not a dir port. */
 int axl_dirport_info(const struct axl_port *p, struct axl_dirport_info *out);
+/* For the engine behind the director (replica.c): the live redirection
+ * table (read-only mapping) and this replica's per-bucket connection counts
+ * (its own slot). NULL if p is not a dir port. */
+const struct axl_steer_reta *axl_dirport_reta(const struct axl_port *p);
+_Atomic uint32_t *axl_dirport_bucket_conns(const struct axl_port *p);
 
 #endif

@@ -50,8 +50,8 @@
 #include "stackd/stackd.h"
 
 #define CMDS                                                                                       \
-    "ping, replicas, stats, conns, capture, kill-replica, apps, listeners, attach, reattach, "      \
-    "listen, unlisten"
+    "ping, replicas, stats, conns, capture, kill-replica, scale, apps, listeners, attach, "        \
+    "reattach, listen, unlisten"
 
 /** AXL_CTL_OUT_MAX: unread response bytes a client may hold us to. */
 #define AXL_CTL_OUT_MAX (8u << 20)
@@ -144,12 +144,19 @@ static void cmd_ping(struct ctl_client *cl, struct sup *S)
     uint32_t running, failed;
     const char *port;
     char addr[32];
+    uint32_t active, max;
+    char act[16] = "-", mx[16] = "-";
     sup_summary(S, &pid, &up, &running, &failed, &port, addr, sizeof(addr));
+    sup_scale_info(S, &active, &max);
+    if (max) {
+        snprintf(act, sizeof(act), "%u", active);
+        snprintf(mx, sizeof(mx), "%u", max);
+    }
     out_add(cl,
             "ok\npid=%d proto=%d uptime_ms=%lld replicas=%u running=%u failed=%u port=%s "
-            "addr=%s\n" AXL_CTL_END "\n",
+            "addr=%s active=%s scale_max=%s\n" AXL_CTL_END "\n",
             (int)pid, AXL_CTL_VERSION, (long long)up, sup_nreplicas(S), running, failed, port,
-            addr);
+            addr, act, mx);
 }
 
 /* Replicas that serve applications: 0..n-1, the director (--director, the
@@ -169,7 +176,10 @@ static void cmd_replicas(struct ctl_client *cl, struct sup *S)
     for (uint32_t i = 0; i < sup_nreplicas(S); i++) {
         struct replica_view v;
         char up[24], rs[24], dn[24], hb[24], pid[16], cpu[16], load[16], conns[24];
+        char bk[24], dr[24];
         sup_view(S, i, &v);
+        fmt_i64(bk, sizeof(bk), v.buckets);
+        fmt_i64(dr, sizeof(dr), v.draining);
         if (v.load < 0)
             snprintf(load, sizeof(load), "-");
         else
@@ -184,9 +194,9 @@ static void cmd_replicas(struct ctl_client *cl, struct sup *S)
         out_add(cl,
                 "replica=%u pid=%s queue=%u cpu=%s state=%s gen=%u uptime_ms=%s restarts=%u "
                 "last_exit=%s restart_ms=%s down_ms=%s hb_age_ms=%s heartbeat=%llu load=%s "
-                "conns=%s\n",
+                "conns=%s role=%s buckets=%s draining=%s\n",
                 v.idx, pid, v.queue, cpu, v.state, v.gen, up, v.restarts, v.last_exit, rs, dn, hb,
-                (unsigned long long)v.heartbeat, load, conns);
+                (unsigned long long)v.heartbeat, load, conns, v.role, bk, dr);
     }
     out_add(cl, AXL_CTL_END "\n");
 }
@@ -276,6 +286,28 @@ static void cmd_kill(struct ctl_client *cl, struct sup *S, int argc, char **argv
         return;
     }
     out_add(cl, "ok\nreplica=%u pid=%d signal=%s\n" AXL_CTL_END "\n", idx, (int)v.pid, signame);
+}
+
+/* scale N: the director's redirection table over N replicas (director.h). */
+static void cmd_scale(struct ctl_client *cl, struct sup *S, int argc, char **argv)
+{
+    uint32_t n, max;
+    if (argc != 2 || parse_u32(argv[1], &n) < 0) {
+        reply_err(cl, "EINVAL", "usage: scale N (active replicas, 1..--scale-max)");
+        return;
+    }
+    int rc = sup_scale(S, n, &max);
+    if (rc == AXL_ENOTSUP)
+        reply_err(cl, "ENOTSUP",
+                  "scale needs --director: this device's queues are steered by the NIC's RSS "
+                  "table");
+    else if (rc == -ERANGE)
+        reply_err(cl, "ERANGE", "scale %u: the active replicas must be 1..%u (--scale-max %u)", n,
+                  max, max);
+    else if (rc < 0)
+        reply_err(cl, "EIO", "scale: %s", axl_strerror(rc));
+    else
+        out_add(cl, "ok\nactive=%u scale_max=%u\n" AXL_CTL_END "\n", n, max);
 }
 
 /* Queue fds to go with the next byte appended to the output. */
@@ -543,6 +575,8 @@ static void handle_line(struct ctl_client *cl, struct sup *S, char *line)
         cmd_capture(cl, S, argc - 1, argv + 1);
     else if (!strcmp(cmd, "kill-replica"))
         cmd_kill(cl, S, argc - 1, argv + 1);
+    else if (!strcmp(cmd, "scale"))
+        cmd_scale(cl, S, argc - 1, argv + 1);
     else if (!strcmp(cmd, "apps") && argc == 2)
         cmd_apps(cl, S);
     else if (!strcmp(cmd, "listeners") && argc == 2)

@@ -18,12 +18,20 @@
  *
  * Commands and their bodies (values never contain spaces):
  *   ping            one line: pid= proto= uptime_ms= replicas= running= failed=
- *                   port= addr=
+ *                   port= addr= active= scale_max=   (active: replicas the
+ *                   director's redirection table has in force, scale_max: M
+ *                   of --scale-max; "-" without a director)
  *   replicas        one line per replica: replica= pid= queue= cpu= state=
  *                   gen= uptime_ms= restarts= last_exit= restart_ms= down_ms=
- *                   hb_age_ms= heartbeat= load= conns=   ("-" where a value
- *                   is unknown; load: busy fraction 0..1 of the replica's loop
- *                   over the last second; conns: TCBs its engine holds)
+ *                   hb_age_ms= heartbeat= load= conns= role= buckets= draining=
+ *                   ("-" where a value is unknown; load: busy fraction 0..1
+ *                   of the replica's loop over the last second; conns: TCBs
+ *                   its engine holds; role: active | draining | parked |
+ *                   director (behind the director: owns table buckets / owns
+ *                   none but holds connections of buckets that are
+ *                   another's now / neither; "active" without a director);
+ *                   buckets: redirection-table entries it owns; draining:
+ *                   buckets another owns that it still holds connections of)
  *                   state: starting | running | stopping | failed | stopped
  *                   last_exit: - | exit:N | signal:NAME | hung | start-timeout |
  *                   bad-status-page
@@ -34,6 +42,15 @@
  *   kill-replica N [SIG]
  *                   fault injection: send SIG (KILL, SEGV, ABRT, TERM, STOP;
  *                   default KILL) to replica N; one line: replica= pid= signal=
+ *   scale N         behind the director (axl-stackd --director --scale-max M):
+ *                   N (1..M) replicas own the director's redirection table
+ *                   (new flows); the others keep their connections until
+ *                   they close, then are parked (src/steer/director_core.c
+ *                   "Scaling"). One line: active=N scale_max=M, answered at
+ *                   once; the director applies it within a poll (ping's
+ *                   active= says when). ENOTSUP without a director, ERANGE
+ *                   for N outside 1..M. The supervisor remembers N: a
+ *                   restarted director comes back with it.
  *
  *   conns [I]       TCP connections (like ss -tan) of every running replica, or
  *                   of replica I. Answered without waiting for the replicas:
@@ -108,7 +125,8 @@
  *                   another application holds it.
  *
  * Errors: EPROTO (not "AXL1"), EINVAL (bad arguments), ENOENT (unknown command
- * or replica), ESRCH (replica not running), E2BIG (line too long), EPERM
+ * or replica), ESRCH (replica not running), E2BIG (line too long), ENOTSUP and
+ * ERANGE (scale), EPERM
  * (session command on a connection that did not attach), EALREADY, EEXIST,
  * EMFILE (too many applications).
  */

@@ -84,8 +84,10 @@
 
 /* ---- axl-stackd glue ------------------------------------------------------------ */
 
+static void bell_ring(int fd);
+
 int director_sup_init(struct axl_dir_sup *ds, const struct stackd_cfg *cfg,
-                      const struct axl_port_cfg *pcfg, uint32_t nrep)
+                      const struct axl_port_cfg *pcfg, uint32_t nrep, uint32_t active)
 {
     struct axl_dir_layout l;
     memset(ds, 0, sizeof(*ds));
@@ -130,17 +132,76 @@ int director_sup_init(struct axl_dir_sup *ds, const struct stackd_cfg *cfg,
             director_sup_fini(ds);
             return AXL_ENOMEM;
         }
+    /* Our window on the header page and the slots: we write the active
+     * count we want (struct axl_dir_supw) and read the live table and the
+     * replicas' per-bucket counts for `axlctl replicas`. Never inherited:
+     * child_cleanup (supervisor.c) -> director_sup_forget. */
+    ds->ctl_bytes = l.area_off;
+    ds->ctl = mmap(NULL, l.area_off, PROT_READ | PROT_WRITE, MAP_SHARED, ds->memfd, 0);
+    if (ds->ctl == MAP_FAILED) {
+        ds->ctl = NULL;
+        fprintf(stderr, "%s: director: cannot map the shared area: %s\n", PROG, strerror(errno));
+        director_sup_fini(ds);
+        return AXL_ENOMEM;
+    }
+    ds->l = l;
+    ds->max = nrep;
+    ds->active = active;
+    atomic_store_explicit(&axl_dir_supw(ds->ctl)->want_active, active, memory_order_release);
     ds->on = 1;
     ds->idx = nrep;
-    axl_info(MOD, "single-queue device %s: a director steers it to %u replicas (%u buffers of %u B "
-                  "shared, %u per replica, %.1f MiB)",
-             cfg->port, nrep, ds->g.nbufs, ds->g.buf_size, ds->quota,
+    axl_info(MOD,
+             "single-queue device %s: a director steers it to %u replicas, %u of them "
+             "active (%u buffers of %u B shared, %u per replica, %.1f MiB)",
+             cfg->port, nrep, active, ds->g.nbufs, ds->g.buf_size, ds->quota,
              (double)l.total / (1024.0 * 1024.0));
     return 1;
 }
 
+void director_sup_forget(struct axl_dir_sup *ds)
+{
+    if (ds->ctl) munmap(ds->ctl, ds->ctl_bytes);
+    ds->ctl = NULL;
+}
+
+int director_sup_scale(struct axl_dir_sup *ds, uint32_t n)
+{
+    if (!ds->on || !ds->ctl) return AXL_ENOTSUP;
+    if (n < 1 || n > ds->max) return -ERANGE;
+    ds->active = n;
+    atomic_store_explicit(&axl_dir_supw(ds->ctl)->want_active, n, memory_order_release);
+    bell_ring(ds->dir_bell); /* it may sleep (up to 100 ms otherwise) */
+    return 0;
+}
+
+uint32_t director_sup_applied(const struct axl_dir_sup *ds)
+{
+    if (!ds->on || !ds->ctl) return 0;
+    uint32_t n = atomic_load_explicit(&axl_dir_reta(ds->ctl)->nactive, memory_order_acquire);
+    return n <= ds->max ? n : 0; /* the director's word: checked all the same */
+}
+
+void director_sup_role(const struct axl_dir_sup *ds, uint32_t q, struct axl_dir_role *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!ds->on || !ds->ctl || q >= ds->max) return;
+    const struct axl_steer_reta *r = axl_dir_reta(ds->ctl);
+    const struct axl_dir_slot *slot =
+        (const struct axl_dir_slot *)((uint8_t *)ds->ctl + axl_dir_block_off(&ds->l, q));
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
+        uint32_t c = atomic_load_explicit(&slot->conns[b], memory_order_relaxed);
+        if (atomic_load_explicit(&r->owner[b], memory_order_relaxed) == q)
+            out->buckets++;
+        else if (c)
+            out->draining++; /* connections in a bucket that is another's now */
+        out->conns += c;
+    }
+    out->role = out->buckets ? "active" : out->draining ? "draining" : "parked";
+}
+
 void director_sup_fini(struct axl_dir_sup *ds)
 {
+    director_sup_forget(ds);
     if (ds->memfd >= 0) close(ds->memfd);
     if (ds->dir_bell >= 0) close(ds->dir_bell);
     for (uint32_t q = 0; q < AXL_DIR_MAX_REPLICAS; q++)
@@ -249,6 +310,11 @@ static void dir_export(struct axl_rstat_page *pg, const struct axl_director *d, 
     }
     for (unsigned i = 0; i < axl_port_stat_count() && k < n; i++)
         buf[k++] = axl_port_stat_value(&port, i);
+    k = axl_rstat_dir_first(); /* in status.c's order */
+    const uint64_t dirc[AXL_RSTAT_NDIR] = {s->reta_changes, s->rx_prev_owner, s->rx_new_flow,
+                                           s->drained};
+    for (uint32_t i = 0; i < AXL_RSTAT_NDIR && k < n; i++)
+        buf[k++] = dirc[i];
     axl_rstat_export(pg, buf, n);
 }
 

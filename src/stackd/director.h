@@ -45,14 +45,39 @@ struct axl_dir_sup {
     int memfd;
     int dir_bell;
     int bells[AXL_DIR_MAX_REPLICAS];
+    /* elasticity (axlctl scale): g.nrep = max replicas forked, `active` of
+     * them own buckets; the supervisor's mapping of header + slots (ctl) */
+    uint32_t max, active;
+    void *ctl;
+    size_t ctl_bytes;
+    struct axl_dir_layout l;
 };
 /* Does this configuration need the director (single-queue device and more
- * than one replica, or --director)? If so create the shared area and the
- * doorbells: returns 1 (one more process to supervise), 0 (no director), or
- * negative AXL_E* after printing why. */
+ * than one replica, or --director)? If so create the shared area for nrep
+ * replicas (--scale-max), `active` of them owning the redirection table
+ * (--replicas), and the doorbells: returns 1 (one more process to
+ * supervise), 0 (no director), or negative AXL_E* after printing why. */
 int director_sup_init(struct axl_dir_sup *ds, const struct stackd_cfg *cfg,
-                      const struct axl_port_cfg *pcfg, uint32_t nrep);
+                      const struct axl_port_cfg *pcfg, uint32_t nrep, uint32_t active);
 void director_sup_fini(struct axl_dir_sup *ds);
+/* In a forked child: drop the supervisor's mapping (a replica must see the
+ * header page read-only). */
+void director_sup_forget(struct axl_dir_sup *ds);
+/* Ask the director for n active replicas (the supervisor's word in the
+ * header page; remembered there and in ds->active, so a restarted director
+ * comes back with it). 0, AXL_ENOTSUP (no director), -ERANGE (n not 1..max). */
+int director_sup_scale(struct axl_dir_sup *ds, uint32_t n);
+/* The active count the director has put in force (its table), 0 = none. */
+uint32_t director_sup_applied(const struct axl_dir_sup *ds);
+/* Replica q in the live table: buckets it owns, buckets it drains (it holds
+ * connections of buckets another replica owns now: its per-bucket counts),
+ * connections by its counts. */
+struct axl_dir_role {
+    const char *role; /* "active", "draining", "parked"; NULL: no director */
+    uint32_t buckets, draining;
+    uint64_t conns;
+};
+void director_sup_role(const struct axl_dir_sup *ds, uint32_t q, struct axl_dir_role *out);
 /* In replica q: replace the device spec in *pcfg by this replica's "dir:"
  * spec and map the shared area as *pool. 0 or negative AXL_E* (printed). */
 int director_replica_prepare(const struct axl_dir_sup *ds, uint32_t q,

@@ -3,7 +3,8 @@
  * axl-stackd - the Axolotl stack as a service: a supervisor and its replicas.
  *
  *   axl-stackd --port afxdp:veth0:2 --addr 198.18.0.2/24 [--gw 198.18.0.1]
- *              [--replicas N] [--ctl PATH] [--udp-echo PORT ...]
+ *              [--replicas N] [--director [--scale-max M]] [--ctl PATH]
+ *              [--udp-echo PORT ...]
  *
  * Role and call chain:
  *   main -> parse flags -> supervisor_run (supervisor.c):
@@ -80,8 +81,14 @@ int main(int argc, char **argv)
          "by the symmetric RSS hash (automatic with --replicas N > 1 on one queue)",
          &cfg.director},
         {"replicas", 'r', AXL_OPT_U32, "N",
-         "replica processes, replica i owning queue i (default: one per port queue)", &cfg.replicas,
-         1, AXL_MAX_REPLICAS},
+         "replica processes, replica i owning queue i (default: one per port queue); with "
+         "--scale-max, the replicas active at start",
+         &cfg.replicas, 1, AXL_MAX_REPLICAS},
+        {"scale-max", 0, AXL_OPT_U32, "M",
+         "with the director: fork M replicas (M >= --replicas) of which --replicas N own the "
+         "steering table at start; 'axlctl scale K' (1..M) changes the active count at run time "
+         "(default M = N)",
+         &cfg.scale_max, 1, AXL_MAX_REPLICAS},
         {"metrics", 0, AXL_OPT_STR, "unix:PATH|tcp:IP:PORT",
          "serve Prometheus text (HTTP GET /metrics) from the supervisor: the counters of "
          "'axlctl stats --prom' per replica plus replica state, restarts, load and connections; "
@@ -201,6 +208,25 @@ int main(int argc, char **argv)
     if (cfg.replicas > AXL_MAX_REPLICAS || (!cfg.replicas && pcfg.nqueues > AXL_MAX_REPLICAS)) {
         fprintf(stderr, "%s: at most %d replicas\n", PROG, AXL_MAX_REPLICAS);
         return 2;
+    }
+    if (cfg.scale_max) {
+        uint32_t n = cfg.replicas ? cfg.replicas : pcfg.nqueues;
+        if (!cfg.director) {
+            fprintf(stderr,
+                    "%s: --scale-max needs --director (a single-queue device the director "
+                    "steers; a multi-queue device's queues are steered by the NIC's RSS table)\n",
+                    PROG);
+            return 2;
+        }
+        if (cfg.scale_max < n) {
+            fprintf(stderr, "%s: --scale-max %u is below --replicas %u\n", PROG, cfg.scale_max, n);
+            return 2;
+        }
+        if (cfg.scale_max >= AXL_MAX_REPLICAS) {
+            fprintf(stderr, "%s: --scale-max: at most %d replicas with the director\n", PROG,
+                    AXL_MAX_REPLICAS - 1);
+            return 2;
+        }
     }
     if (!cfg.ctl_path) {
         const char *env = getenv(AXL_CTL_ENV);

@@ -8,8 +8,9 @@
  * axl_<Counter>{replica="N"}, from the same status pages), plus per replica
  * axl_replica_state{replica,state} (1 for the current state, 0 for the
  * others), axl_replica_restarts_total, axl_replica_load (busy fraction over
- * the last second), axl_replica_conns (TCP entries), and
- * axl_replica_heartbeat_age_seconds.
+ * the last second), axl_replica_conns (TCP entries),
+ * axl_replica_heartbeat_age_seconds, and behind the director
+ * axl_replica_buckets / axl_replica_draining (axlctl scale).
  *
  * The TCP form listens on the KERNEL stack of the supervisor's network
  * namespace (e.g. 127.0.0.1:9100), never on the bypassed device: a scraper
@@ -144,6 +145,24 @@ static void body(struct buf *b, struct sup *S)
         if (rv[r].hb_age_ms >= 0)
             bprintf(b, "axl_replica_heartbeat_age_seconds{replica=\"%u\"} %.3f\n", r,
                     (double)rv[r].hb_age_ms / 1e3);
+    /* behind the director (axlctl scale): the steering table's buckets */
+    int table = 0;
+    for (uint32_t r = 0; r < nr; r++)
+        table |= rv[r].buckets >= 0;
+    if (table) {
+        bprintf(b, "# HELP axl_replica_buckets Redirection-table buckets the replica owns (new "
+                   "flows).\n# TYPE axl_replica_buckets gauge\n");
+        for (uint32_t r = 0; r < nr; r++)
+            if (rv[r].buckets >= 0)
+                bprintf(b, "axl_replica_buckets{replica=\"%u\"} %lld\n", r,
+                        (long long)rv[r].buckets);
+        bprintf(b, "# HELP axl_replica_draining Buckets another replica owns that the replica "
+                   "still holds connections of.\n# TYPE axl_replica_draining gauge\n");
+        for (uint32_t r = 0; r < nr; r++)
+            if (rv[r].draining >= 0)
+                bprintf(b, "axl_replica_draining{replica=\"%u\"} %lld\n", r,
+                        (long long)rv[r].draining);
+    }
     free(rv);
 }
 

@@ -661,6 +661,11 @@ int replica_main(const struct replica_args *a)
     if (a->dir) { /* the director steers by the symmetric hash: active opens pick ports for us */
         scfg.steer_queue = (uint16_t)queue;
         scfg.steer_nqueues = (uint16_t)a->dir->g.nrep;
+        /* ... in the buckets the director's live table gives us (axlctl
+         * scale), and our per-bucket connection counts tell it when a bucket
+         * that moved away is drained (steer/director_core.c "Scaling") */
+        scfg.steer_reta = axl_dirport_reta(&port);
+        scfg.tcp_bucket_conns = axl_dirport_bucket_conns(&port);
     }
     const uint64_t t_engine = axl_clock_ns();
     s = axl_stack_create(&scfg, &port, &pool, t_engine);

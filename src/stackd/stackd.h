@@ -65,6 +65,7 @@ struct stackd_cfg {
     uint32_t restart_limit; /* give up after more restarts than this ... */
     double restart_window;  /* ... within this many seconds */
     int director;           /* --director: a director process steers the device (director.h) */
+    uint32_t scale_max;     /* --scale-max M: replicas forked behind the director (0 = --replicas) */
     const char *metrics;    /* --metrics unix:PATH|tcp:IP:PORT (metrics.h), NULL = off */
 };
 
@@ -131,8 +132,18 @@ struct replica_view {
     uint64_t heartbeat;
     double load;   /* busy fraction over the last second, -1 = unknown */
     int64_t conns; /* TCP entries it holds, -1 = unknown */
+    /* behind the director (axlctl scale): "active", "draining", "parked",
+     * "director" (the director's own entry); "active" without a director */
+    const char *role;
+    int64_t buckets;  /* redirection-table buckets it owns, -1 = no table */
+    int64_t draining; /* moved buckets it still holds connections of, -1 = no table */
 };
 uint32_t sup_nreplicas(struct sup *S);
+/* axlctl scale: n active replicas behind the director. 0, AXL_ENOTSUP (no
+ * director), -ERANGE (n not 1..max; *max says the bound). */
+int sup_scale(struct sup *S, uint32_t n, uint32_t *max);
+/* The director's active count in force and the maximum; 0, 0 = no director. */
+void sup_scale_info(struct sup *S, uint32_t *active, uint32_t *max);
 void sup_view(struct sup *S, uint32_t i, struct replica_view *v);
 /* Counters of replica i (current incarnation, else its last export) into
  * dst[n]; n = axl_rstat_ncounters(). */

@@ -34,14 +34,26 @@
 static const char *const pool_names[] = {"PoolBuffers", "PoolInUse", "PoolAllocFails"};
 #define NPOOL (sizeof(pool_names) / sizeof(pool_names[0]))
 
-uint32_t axl_rstat_ncounters(void)
+/* The director's own (0 on a replica's page; director.c dir_export). */
+static const char *const dir_names[AXL_RSTAT_NDIR] = {"DirRetaChanges", "DirRxPrevOwner",
+                                                      "DirRxNewFlow", "DirBucketsDrained"};
+
+uint32_t axl_rstat_dir_first(void)
 {
     return (uint32_t)AXL_STAT__COUNT + (uint32_t)NPOOL + axl_port_stat_count() +
            axl_svc_stat_count();
 }
 
+uint32_t axl_rstat_ncounters(void)
+{
+    return axl_rstat_dir_first() + AXL_RSTAT_NDIR;
+}
+
 const char *axl_rstat_name(uint32_t i)
 {
+    if (i >= axl_rstat_dir_first())
+        return i - axl_rstat_dir_first() < AXL_RSTAT_NDIR ? dir_names[i - axl_rstat_dir_first()]
+                                                         : NULL;
     if (i < AXL_STAT__COUNT) return axl_stat_name(i);
     i -= AXL_STAT__COUNT;
     if (i < NPOOL) return pool_names[i];

@@ -29,6 +29,7 @@
  * port's counters in port.c order, then the service layer's (svc/svc.h
  * AXL_SVC_STATS: apps, sockets, violations ...). The name table lives in the code, not in
  * the page: both ends are the same binary today, and ncounters is checked.
+ * Last come the director's counters (axl_rstat_dir_first()).
  *
  * Memory ordering: the replica updates heartbeat (relaxed) and state
  * (release, after the fields it announces: ready_ns before READY). Counters
@@ -118,7 +119,12 @@ struct axl_rstat_view {
     uint32_t conns;
 };
 
-/* Counter slots and names of the index space described above. */
+/* Counter slots and names of the index space described above. The
+ * director's own counters (DirRetaChanges, DirRxPrevOwner, DirRxNewFlow,
+ * DirBucketsDrained: AXL_RSTAT_NDIR of them) come last, from
+ * axl_rstat_dir_first(); a replica leaves them 0. */
+#define AXL_RSTAT_NDIR 4u
+uint32_t axl_rstat_dir_first(void);
 uint32_t axl_rstat_ncounters(void);
 const char *axl_rstat_name(uint32_t i);
 /* Bytes of a page with `ncounters` slots (a multiple of the page size). */

@@ -238,6 +238,7 @@ static void child_cleanup(struct sup *S)
     if (S->gate_w >= 0) close(S->gate_w); /* else the gate never opens for anyone */
     if (S->ctl_open) ctl_forget(&S->ctl);
     metrics_forget(&S->metrics);
+    director_sup_forget(&S->dir); /* the header page is read-only for a replica */
     for (uint32_t i = 0; i < S->n; i++) {
         if (S->r[i].map) munmap((void *)S->r[i].map, S->r[i].map_size);
         if (S->r[i].link_fd >= 0) close(S->r[i].link_fd); /* other replicas' links */
@@ -695,6 +696,23 @@ uint32_t sup_nreplicas(struct sup *S)
     return S->n;
 }
 
+int sup_scale(struct sup *S, uint32_t n, uint32_t *max)
+{
+    *max = S->dir.on ? S->dir.max : 0;
+    if (!S->dir.on) return AXL_ENOTSUP;
+    int rc = director_sup_scale(&S->dir, n);
+    if (rc == 0)
+        axl_info("sup", "scale: %u of %u replicas active (the director refills its table)", n,
+                 S->dir.max);
+    return rc;
+}
+
+void sup_scale_info(struct sup *S, uint32_t *active, uint32_t *max)
+{
+    *active = S->dir.on ? director_sup_applied(&S->dir) : 0;
+    *max = S->dir.on ? S->dir.max : 0;
+}
+
 int sup_replica_link(struct sup *S, uint32_t i, uint32_t *queue, uint32_t *gen)
 {
     /* The director (the last entry) is no replica for applications or
@@ -750,6 +768,23 @@ void sup_view(struct sup *S, uint32_t i, struct replica_view *v)
                 rv.heartbeat_ns <= now ? (int64_t)((now - rv.heartbeat_ns) / AXL_NS_PER_MS) : 0;
     }
     if (r->state == R_STARTING && r->restart_ms == 0) v->restart_ms = -1;
+    v->role = "active";
+    v->buckets = v->draining = -1;
+    if (S->dir.on && i == S->dir.idx) {
+        v->role = "director";
+    } else if (S->dir.on) {
+        struct axl_dir_role dr;
+        director_sup_role(&S->dir, i, &dr);
+        if (dr.role) {
+            if (r->pid <= 0 || r->state != R_RUNNING) { /* its counts died with it */
+                dr.draining = 0;
+                dr.role = dr.buckets ? "active" : "parked";
+            }
+            v->role = dr.role;
+            v->buckets = dr.buckets;
+            v->draining = dr.draining;
+        }
+    }
 }
 
 int sup_replica_request(struct sup *S, uint32_t i, uint16_t type, const struct axl_link_cap *cap,
@@ -939,7 +974,12 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
     for (uint32_t i = 0; i < AXL_METRICS_CLIENTS; i++)
         S->metrics.c[i].fd = -1;
     S->n = cfg->replicas ? cfg->replicas : pcfg->nqueues;
-    rc = director_sup_init(&S->dir, cfg, pcfg, S->n); /* 1: the director is one more entry */
+    {
+        /* --scale-max M: M replicas forked, S->n of them active (director.h) */
+        uint32_t active = S->n;
+        if (cfg->scale_max > S->n) S->n = cfg->scale_max;
+        rc = director_sup_init(&S->dir, cfg, pcfg, S->n, active); /* 1: one more entry */
+    }
     if (rc < 0) return 1;
     S->n += (uint32_t)rc;
     S->ncounters = axl_rstat_ncounters();

@@ -36,6 +36,39 @@
  * attached replica's process lives (kill(pid, 0)) and reclaims the buffers of
  * a dead one at once. A restarted replica attaches with a new token.
  *
+ * Scaling (axlctl scale N; steer.h "the live redirection table"): the
+ * supervisor writes the active count it wants into the header page's
+ * supervisor words; the loop notices (one relaxed load per poll) and refills
+ * the 128-entry table over replicas 0..N-1 in equal blocks, as `ethtool -X
+ * equal N` rewrites a NIC's. Existing connections never move. When bucket b
+ * goes from replica o to n, b drains: prev[b] = o, and
+ *   - a pure SYN (SYN without ACK, RFC 9293 §3.5) is a new flow: it goes to
+ *     the owner n, and its tuple enters a table of new flows (AXL_DIR_FLOWS,
+ *     each entry naming the replica that got the SYN, tagged with the
+ *     bucket's drain epoch) so its handshake ACK and later segments follow;
+ *   - any other TCP segment goes to its table entry's replica if it has one,
+ *     else to prev[b] (DirRxPrevOwner when that is not the owner);
+ *   - everything that is not TCP (UDP, ICMP, fragments) goes to the owner.
+ * A bucket moved again while it drains keeps prev[b] and its table, so the
+ * flows of every earlier owner stay put (after 4 -> 1 -> 4 too). The drain
+ * ends (prev cleared, the bucket's table entries forgotten:
+ * DirBucketsDrained) once no attached replica but the owner holds
+ * connections of b (the slots' conns[b], kept by the engines): checked every
+ * AXL_DIR_PEER_CHECK_MS, never in the first period after a move (a SYN still
+ * in o's RX ring, or a connect o makes with the table it read just before,
+ * is in its count a moment later).
+ * The counts are another process's memory: no index comes from them, and a
+ * replica that lies can only keep a bucket draining (its own former flows'
+ * segments keep coming to it; the owner cannot open connections in it) or
+ * end a drain early (segments of its own connections then reach the owner,
+ * which resets them, as if it had crashed). New flows that find no room in
+ * the table (DirFlowTableFull: more than ~8000 live new connections into draining
+ * buckets before they drain, unless some entry of its probe window was
+ * silent for AXL_DIR_FLOW_IDLE_MS: that one is reused, DirFlowEvicted) are
+ * reset by prev[b]. Active opens in a
+ * draining bucket are refused by the port picker (steer.h
+ * axl_steer_reta_port_ok): the SYN-ACK is no pure SYN.
+ *
  * Call chain: see director_core.h.
  */
 #include "steer/director_core.h"
@@ -50,6 +83,7 @@
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "steer/steer.h"
 
@@ -174,6 +208,178 @@ static void attach_check(struct axl_director *d, uint32_t q)
     kick(d, r->bell);
     axl_info(MOD, "replica %u attached (pid %d), %u of %u buffers granted", q, (int)r->pid,
              d->quota - r->owed, d->quota);
+}
+
+/* ---- the redirection table ---------------------------------------------------- */
+
+static void reta_publish(struct axl_director *d)
+{
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
+        atomic_store_explicit(&d->reta->owner[b], d->rowner[b], memory_order_relaxed);
+        atomic_store_explicit(&d->reta->prev[b], d->rprev[b], memory_order_relaxed);
+    }
+    atomic_store_explicit(&d->reta->nactive, d->nactive, memory_order_relaxed);
+    atomic_fetch_add_explicit(&d->reta->gen, 1, memory_order_release);
+}
+
+static uint32_t held(const struct axl_director *d, uint32_t q, uint32_t b)
+{
+    return d->rep[q].attached
+               ? atomic_load_explicit(&d->rep[q].slot->conns[b], memory_order_relaxed)
+               : 0;
+}
+
+/* Does any replica but the bucket's owner still hold connections of it? */
+static int others_hold(const struct axl_director *d, uint32_t b)
+{
+    for (uint32_t q = 0; q < d->g.nrep; q++)
+        if (q != d->rowner[b] && held(d, q, b)) return 1;
+    return 0;
+}
+
+static void clear_prev(struct axl_director *d, uint32_t b)
+{
+    d->rprev[b] = AXL_STEER_NONE;
+    if (++d->epoch[b] == 0) d->epoch[b] = 1; /* its new flows are forgotten */
+    d->st.drained++;
+    d->ndraining--;
+}
+
+uint32_t axl_director_sweep(struct axl_director *d)
+{
+    int changed = 0;
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE && d->ndraining; b++) {
+        if (d->rprev[b] == AXL_STEER_NONE) continue;
+        if (d->rfresh[b]) { /* moved since the last sweep: one period's grace */
+            d->rfresh[b] = 0;
+            continue;
+        }
+        if (!others_hold(d, b)) {
+            clear_prev(d, b);
+            changed = 1;
+        }
+    }
+    if (changed) reta_publish(d);
+    return d->ndraining;
+}
+
+uint32_t axl_director_set_active(struct axl_director *d, uint32_t n)
+{
+    if (n < 1 || n > d->g.nrep) n = d->g.nrep;
+    if (n == d->nactive) return n;
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
+        uint32_t to = axl_steer_reta_fill(b, n), from = d->rowner[b];
+        if (to == from) continue;
+        d->rowner[b] = (uint8_t)to;
+        /* Every flow stays where it is: a bucket that drains already keeps
+         * its default replica and its table of new flows (each entry names
+         * its replica); otherwise the default is the old owner, for at least
+         * one sweep period even if its count says 0: a SYN still in its RX
+         * ring, or a connect it is making with the table it read before
+         * this change, shows in its count a moment later. */
+        if (d->rprev[b] == AXL_STEER_NONE && d->rep[from].attached) {
+            d->rprev[b] = (uint8_t)from;
+            d->ndraining++;
+        }
+        d->rfresh[b] = 1;
+    }
+    axl_info(MOD, "redirection table: %u -> %u active replica%s (%u bucket%s draining)", d->nactive,
+             n, n == 1 ? "" : "s", d->ndraining, d->ndraining == 1 ? "" : "s");
+    d->nactive = n;
+    d->st.reta_changes++;
+    reta_publish(d);
+    return n;
+}
+
+static uint32_t flow_slot(const uint32_t tu[3])
+{
+    uint64_t k = ((uint64_t)tu[0] << 32 | tu[2]) ^ ((uint64_t)tu[1] * 0x9e3779b97f4a7c15ull);
+    return (uint32_t)axl_hash64(k) & (AXL_DIR_FLOWS - 1);
+}
+
+/* The live entry of this flow in bucket b, or NULL. */
+static struct axl_dir_flow *flow_find(struct axl_director *d, uint32_t b, const uint32_t tu[3])
+{
+    uint32_t i = flow_slot(tu);
+    for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
+        struct axl_dir_flow *f = &d->flows[i];
+        if (!f->epoch) return NULL;
+        if (f->bucket == b && f->epoch == d->epoch[b] && f->saddr == tu[0] && f->daddr == tu[1] &&
+            f->ports == tu[2])
+            return f;
+    }
+    return NULL;
+}
+
+static void flow_add(struct axl_director *d, uint32_t b, const uint32_t tu[3], uint32_t to)
+{
+    struct axl_dir_flow *f = flow_find(d, b, tu), *idlest = NULL;
+    if (f) { /* the tuple again (a retransmitted SYN, or reused after it ended) */
+        f->target = (uint8_t)to;
+        f->seen_ms = d->now_ms;
+        return;
+    }
+    uint32_t i = flow_slot(tu);
+    for (uint32_t k = 0; k < AXL_DIR_FLOW_PROBE; k++, i = (i + 1) & (AXL_DIR_FLOWS - 1)) {
+        f = &d->flows[i];
+        uint32_t fb = f->bucket & (AXL_STEER_RETA_SIZE - 1);
+        /* empty, or left from a drain that is over */
+        if (!f->epoch || f->epoch != d->epoch[fb] || d->rprev[fb] == AXL_STEER_NONE) break;
+        if (!idlest || (int32_t)(f->seen_ms - idlest->seen_ms) < 0) idlest = f;
+        f = NULL;
+    }
+    if (!f && idlest && d->now_ms - idlest->seen_ms >= AXL_DIR_FLOW_IDLE_MS) {
+        f = idlest; /* a flow silent that long has most likely ended */
+        d->st.flow_evict++;
+    }
+    if (!f) {
+        d->st.flow_full++; /* its later segments go to the default replica: it resets them */
+        return;
+    }
+    f->saddr = tu[0];
+    f->daddr = tu[1];
+    f->ports = tu[2];
+    f->bucket = (uint8_t)b;
+    f->target = (uint8_t)to;
+    f->epoch = d->epoch[b];
+    f->seen_ms = d->now_ms;
+}
+
+/* Bucket b drains: who gets this frame (see "Scaling"). */
+static uint32_t migrate(struct axl_director *d, uint32_t b, int tcp_flags, const uint32_t tu[3],
+                        int count)
+{
+    uint32_t n = d->rowner[b], o = d->rprev[b];
+    if (tcp_flags < 0) return n;      /* not TCP: the table's owner */
+    if ((tcp_flags & 0x12) == 0x02) { /* SYN without ACK: a new flow */
+        flow_add(d, b, tu, n);
+        return n;
+    }
+    struct axl_dir_flow *f = flow_find(d, b, tu);
+    if (f) {
+        f->seen_ms = d->now_ms;
+        if (count) d->st.rx_new_flow++;
+        return d->rep[f->target].attached ? f->target : n;
+    }
+    if (!d->rep[o].attached) return n; /* gone: its flows are (the sweep clears it) */
+    if (count && o != n) d->st.rx_prev_owner++;
+    return o;
+}
+
+/* The replica for a frame, -1 = no flow (every replica). Hot. */
+static int route(struct axl_director *d, const uint8_t *frame, uint32_t len, int count)
+{
+    uint32_t h, tu[3];
+    int fl;
+    if (!axl_steer_frame_tcp(frame, len, &h, &fl, tu)) return -1;
+    uint32_t b = h & (AXL_STEER_RETA_SIZE - 1);
+    if (axl_likely(d->rprev[b] == AXL_STEER_NONE)) return d->rowner[b];
+    return (int)migrate(d, b, fl, tu, count);
+}
+
+int axl_director_steer_of(struct axl_director *d, const uint8_t *frame, uint32_t len)
+{
+    return route(d, frame, len, 0);
 }
 
 static void check_peers(struct axl_director *d)
@@ -364,6 +570,24 @@ int axl_director_init(struct axl_director *d, const struct axl_dir_geom *g, int 
     d->hdr->nbufs = g->nbufs;
     d->hdr->buf_size = g->buf_size;
     d->hdr->ring = g->ring;
+    d->reta = axl_dir_reta(d->ctl);
+    d->supw = axl_dir_supw(d->ctl);
+    d->flows = calloc(AXL_DIR_FLOWS, sizeof(*d->flows));
+    if (!d->flows) {
+        axl_err(MOD, "no memory for the flow table");
+        axl_director_fini(d);
+        return AXL_ENOMEM;
+    }
+    /* The active count the supervisor asks for (kept across our restarts). */
+    uint32_t want = atomic_load_explicit(&d->supw->want_active, memory_order_acquire);
+    d->want_seen = want;
+    d->nactive = want >= 1 && want <= g->nrep ? want : g->nrep;
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++) {
+        d->rowner[b] = (uint8_t)axl_steer_reta_fill(b, d->nactive);
+        d->rprev[b] = AXL_STEER_NONE;
+        d->epoch[b] = 1;
+    }
+    reta_publish(d);
     for (uint32_t q = 0; q < g->nrep; q++) {
         struct axl_dir_rep *r = &d->rep[q];
         r->slot = (struct axl_dir_slot *)block_of(d, q);
@@ -387,22 +611,29 @@ void axl_director_start(struct axl_director *d, struct axl_port *dev)
 /* Hot. */
 uint32_t axl_director_poll(struct axl_director *d, uint64_t now_ns)
 {
+    d->now_ms = (uint32_t)(now_ns / AXL_NS_PER_MS);
     struct axl_pkt *pkts[AXL_DIR_BURST];
     uint32_t work = 0, nrep = d->g.nrep;
 
     for (uint32_t q = 0; q < nrep; q++)
         attach_check(d, q);
+    uint32_t want = atomic_load_explicit(&d->supw->want_active, memory_order_relaxed);
+    if (axl_unlikely(want != d->want_seen)) { /* the supervisor asks (axlctl scale) */
+        d->want_seen = want;
+        axl_director_set_active(d, want);
+    }
     if (now_ns - d->last_peer_check_ns >= (uint64_t)AXL_DIR_PEER_CHECK_MS * AXL_NS_PER_MS) {
         d->last_peer_check_ns = now_ns;
         check_peers(d);
+        if (d->ndraining) axl_director_sweep(d);
     }
 
     uint32_t got = axl_port_rx_burst(d->dev, pkts, AXL_DIR_BURST);
     d->st.rx_frames += got;
     for (uint32_t i = 0; i < got; i++) {
-        uint32_t h;
-        if (axl_steer_frame_hash(pkts[i]->data, pkts[i]->len, &h))
-            deliver(d, nrep > 1 ? axl_steer_queue(h, nrep) : 0, pkts[i]);
+        int q = route(d, pkts[i]->data, pkts[i]->len, 1);
+        if (q >= 0)
+            deliver(d, (uint32_t)q, pkts[i]);
         else
             broadcast(d, pkts[i]);
     }
@@ -479,6 +710,9 @@ void axl_director_stats_dump(const struct axl_director *d, FILE *out, const char
         {"DirGranted", s->granted},             {"DirReclaimed", s->reclaimed},
         {"DirAttaches", s->attaches},           {"DirDetaches", s->detaches},
         {"DirPeersDead", s->peers_dead},        {"DirWakeups", s->wakeups},
+        {"DirRetaChanges", s->reta_changes},    {"DirRxPrevOwner", s->rx_prev_owner},
+        {"DirRxNewFlow", s->rx_new_flow},       {"DirFlowTableFull", s->flow_full},
+        {"DirBucketsDrained", s->drained},      {"DirFlowEvicted", s->flow_evict},
     };
     for (size_t i = 0; i < AXL_ARRAY_SIZE(c); i++)
         fprintf(out, "%s%s %llu\n", pf, c[i].name, (unsigned long long)c[i].v);
@@ -495,5 +729,7 @@ void axl_director_fini(struct axl_director *d)
     axl_pool_fini(&d->pool);
     free(d->owner);
     d->owner = NULL;
+    free(d->flows);
+    d->flows = NULL;
 }
 

@@ -52,6 +52,31 @@ struct axl_dir_stats {
     uint64_t reclaimed;        /* buffers taken back from a detached or dead replica */
     uint64_t attaches, detaches, peers_dead;
     uint64_t wakeups;          /* doorbells rung */
+    /* elasticity (axlctl scale): the live redirection table */
+    uint64_t reta_changes;     /* times the table was refilled (new active count) */
+    uint64_t rx_prev_owner;    /* TCP segments of a moved bucket sent to its previous owner */
+    uint64_t rx_new_flow;      /* non-SYN segments of a moved bucket's new flow (its SYN seen) */
+    uint64_t flow_full;        /* new flows of a draining bucket the flow table had no room for */
+    uint64_t flow_evict;       /* entries reused after AXL_DIR_FLOW_IDLE_MS without a segment */
+    uint64_t drained;          /* moved buckets whose previous owner holds none of them now */
+};
+
+/** AXL_DIR_FLOWS: entries of the table of new flows in draining buckets (a
+ *  power of two); AXL_DIR_FLOW_PROBE: slots looked at per lookup. */
+#define AXL_DIR_FLOWS 8192u
+#define AXL_DIR_FLOW_PROBE 16u
+/** AXL_DIR_FLOW_IDLE_MS: an entry that saw no segment this long may be
+ *  reused when its probe window is full (TCP keep-alive probes, RFC 1122
+ *  §4.2.3.6, are 2 h apart by default: an idle flow can lose its entry). */
+#define AXL_DIR_FLOW_IDLE_MS 60000u
+/* A flow whose pure SYN the director passed to a draining bucket's new
+ * owner: its later segments go there too (not to the previous owner). */
+struct axl_dir_flow {
+    uint32_t saddr, daddr, ports; /* as received (peer -> us) */
+    uint8_t bucket;
+    uint8_t target;   /* the replica its SYN went to */
+    uint16_t epoch;   /* the bucket's drain epoch; 0 = empty slot */
+    uint32_t seen_ms; /* last segment (the director's clock, ms) */
 };
 
 struct axl_dir_rep {
@@ -80,6 +105,19 @@ struct axl_director {
     struct axl_dir_rep rep[AXL_DIR_MAX_REPLICAS];
     struct axl_dir_stats st;
     uint64_t last_peer_check_ns;
+    /* The live redirection table (steer.h): private copies (the director
+     * is the only writer) published to the header page's reta. */
+    struct axl_steer_reta *reta; /* in the header page */
+    struct axl_dir_supw *supw;   /* the supervisor's words (read only here) */
+    uint32_t nactive;            /* replicas owning buckets now */
+    uint32_t want_seen;          /* the supervisor's word when last applied */
+    uint32_t now_ms;             /* the poll's clock, for the flow table */
+    uint32_t ndraining;          /* buckets with a previous owner */
+    uint8_t rowner[AXL_STEER_RETA_SIZE]; /* the table: new flows of bucket b */
+    uint8_t rprev[AXL_STEER_RETA_SIZE];  /* previous owner still draining b, or NONE */
+    uint16_t epoch[AXL_STEER_RETA_SIZE]; /* bumped when a drain ends (its table entries die) */
+    uint8_t rfresh[AXL_STEER_RETA_SIZE]; /* moved since the last sweep: not ended yet */
+    struct axl_dir_flow *flows;          /* AXL_DIR_FLOWS */
 };
 
 /* Map the area (all buffers the director's, header DOWN, rings reset, acks
@@ -96,6 +134,20 @@ uint32_t axl_director_poll(struct axl_director *d, uint64_t now_ns);
  * the TX rings (replicas ring our doorbell after sending). */
 int axl_director_prepare_sleep(struct axl_director *d);
 void axl_director_wake_done(struct axl_director *d);
+/* Refill the redirection table over the first n replicas (1..nrep; the
+ * block fill of steer.h), keeping each moved bucket's previous owner while
+ * it holds connections of it (port/dirport.h, director_core.c "Scaling").
+ * Returns the active count now in force. The loop also applies the
+ * supervisor's want_active word by itself (axl_director_poll). */
+uint32_t axl_director_set_active(struct axl_director *d, uint32_t n);
+/* End the drain of every moved bucket no attached replica but its owner
+ * holds connections of (not in the sweep right after its move: one
+ * period's grace); done by the loop every AXL_DIR_PEER_CHECK_MS. Returns
+ * buckets still draining. */
+uint32_t axl_director_sweep(struct axl_director *d);
+/* The replica that receives this frame now (-1: every replica, no flow);
+ * steering only, no delivery and no counters (tests). */
+int axl_director_steer_of(struct axl_director *d, const uint8_t *frame, uint32_t len);
 /* Buffers owned by `who` (-1 = the director, else replica index). */
 uint32_t axl_director_owned(const struct axl_director *d, int who);
 void axl_director_stats_dump(const struct axl_director *d, FILE *out, const char *prefix);

@@ -69,9 +69,11 @@ enum {
     IPPROTO_UDP_ = 17,
 };
 
-int axl_steer_frame_hash(const uint8_t *f, uint32_t len, uint32_t *hash)
+int axl_steer_frame_tcp(const uint8_t *f, uint32_t len, uint32_t *hash, int *tcp_flags,
+                        uint32_t tuple[3])
 {
     uint32_t off = ETH_HLEN_;
+    *tcp_flags = -1;
     if (len < ETH_HLEN_ + 20) return 0;
     uint16_t et = axl_load_be16(f + 12);
     if (et == ETHERTYPE_VLAN_) { /* one 802.1Q tag */
@@ -94,7 +96,21 @@ int axl_steer_frame_hash(const uint8_t *f, uint32_t len, uint32_t *hash)
         off + ihl + 4 <= len) {
         sport = axl_load_be16(ip + ihl);
         dport = axl_load_be16(ip + ihl + 2);
+        /* RFC 9293 §3.1: the flags are byte 13 of the TCP header */
+        if (ip[9] == IPPROTO_TCP_ && off + ihl + 14 <= len) {
+            *tcp_flags = ip[ihl + 13];
+            tuple[0] = saddr;
+            tuple[1] = daddr;
+            tuple[2] = ((uint32_t)sport << 16) | dport;
+        }
     }
     *hash = axl_steer_hash4(saddr, daddr, sport, dport);
     return 1;
+}
+
+int axl_steer_frame_hash(const uint8_t *f, uint32_t len, uint32_t *hash)
+{
+    int fl;
+    uint32_t tu[3];
+    return axl_steer_frame_tcp(f, len, hash, &fl, tu);
 }

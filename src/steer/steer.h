@@ -38,6 +38,7 @@
 #ifndef AXL_STEER_STEER_H
 #define AXL_STEER_STEER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,11 +95,63 @@ static inline int axl_steer_port_ok(uint32_t laddr, uint32_t raddr, uint16_t lpo
     return n <= 1 || axl_steer_queue(axl_steer_hash4(laddr, raddr, lport, rport), n) == q;
 }
 
+/* ---- the live redirection table (the director's, port/dirport.h) ----------
+ * Behind the director the table is not fixed: `axlctl scale N` refills it
+ * over N active replicas (the same block fill as axl_steer_queue over N),
+ * like `ethtool -X IF equal N` on a NIC. owner[b] is the replica that gets
+ * NEW flows of bucket b = (hash & 127); prev[b] is set while b drains
+ * after a move (other replicas still hold connections of it): the replica
+ * its older connections' segments go to (AXL_STEER_NONE: not draining). The
+ * director writes it (gen bumped with a release store after every change);
+ * replicas only read it. Values read from it are untrusted (another
+ * process's memory): an entry >= the replica count means "nobody". */
+#define AXL_STEER_NONE 0xffu
+struct axl_steer_reta {
+    _Atomic uint32_t gen;     /* bumped (release) after every change */
+    _Atomic uint32_t nactive; /* replicas that own buckets (1..nrep) */
+    _Atomic uint8_t owner[AXL_STEER_RETA_SIZE];
+    _Atomic uint8_t prev[AXL_STEER_RETA_SIZE];
+};
+
+/* The owner of bucket b when n replicas are active (block fill). */
+static inline uint32_t axl_steer_reta_fill(uint32_t b, uint32_t n)
+{
+    return n > 1 ? ((b & (AXL_STEER_RETA_SIZE - 1)) * n) >> 7 : 0;
+}
+
+/* The live-table port test: the flow's bucket is q's for new flows and no
+ * other replica still drains it (replies to our SYN are not pure SYNs, and
+ * a draining bucket's non-SYN segments go to its previous owner). */
+static inline int axl_steer_reta_port_ok(const struct axl_steer_reta *r, uint32_t laddr,
+                                         uint32_t raddr, uint16_t lport, uint16_t rport, uint32_t q)
+{
+    uint32_t b = axl_steer_hash4(laddr, raddr, lport, rport) & (AXL_STEER_RETA_SIZE - 1);
+    return atomic_load_explicit(&r->owner[b], memory_order_relaxed) == q &&
+           atomic_load_explicit(&r->prev[b], memory_order_relaxed) == AXL_STEER_NONE;
+}
+
+/* Does q own at least one bucket it may open connections in? */
+static inline int axl_steer_reta_any(const struct axl_steer_reta *r, uint32_t q)
+{
+    for (uint32_t b = 0; b < AXL_STEER_RETA_SIZE; b++)
+        if (atomic_load_explicit(&r->owner[b], memory_order_relaxed) == q &&
+            atomic_load_explicit(&r->prev[b], memory_order_relaxed) == AXL_STEER_NONE)
+            return 1;
+    return 0;
+}
+
 /* Frame classification for steering (the director): the hash of an Ethernet
  * frame carrying IPv4 TCP or UDP (first fragment or unfragmented), or of the
  * address pair only for other IPv4 (later fragments: ports unknown; ICMP).
  * Returns 1 and sets *hash for IPv4, 0 for anything else (ARP, IPv6...).
  * Reads only within `len` bytes. */
 int axl_steer_frame_hash(const uint8_t *frame, uint32_t len, uint32_t *hash);
+
+/* The TCP details the director's migration rule needs (director_core.c):
+ * like axl_steer_frame_hash, and *tcp_flags = the TCP flags byte of an
+ * unfragmented TCP segment (-1 for anything else), the 4-tuple in *tuple
+ * (saddr, daddr, sport << 16 | dport) when it is TCP. */
+int axl_steer_frame_tcp(const uint8_t *frame, uint32_t len, uint32_t *hash, int *tcp_flags,
+                        uint32_t tuple[3]);
 
 #endif

@@ -105,12 +105,17 @@ static void test_status_names(void **state)
 {
     (void)state;
     uint32_t n = axl_rstat_ncounters();
-    assert_int_equal(n, AXL_STAT__COUNT + 3 + axl_port_stat_count() + axl_svc_stat_count());
+    assert_int_equal(n, AXL_STAT__COUNT + 3 + axl_port_stat_count() + axl_svc_stat_count() +
+                            AXL_RSTAT_NDIR);
     assert_string_equal(axl_rstat_name(AXL_STAT_IcmpInEchos), "IcmpInEchos");
     assert_string_equal(axl_rstat_name(AXL_STAT__COUNT), "PoolBuffers");
     assert_string_equal(axl_rstat_name(AXL_STAT__COUNT + 3), "PortRxPackets");
     /* the service layer's counters come last (svc/svc.h) */
     assert_string_equal(axl_rstat_name(AXL_STAT__COUNT + 3 + axl_port_stat_count()), "SvcAppsNow");
+    /* then the director's (0 on a replica's page) */
+    assert_int_equal(axl_rstat_dir_first(), n - AXL_RSTAT_NDIR);
+    assert_string_equal(axl_rstat_name(axl_rstat_dir_first()), "DirRetaChanges");
+    assert_string_equal(axl_rstat_name(axl_rstat_dir_first() + 1), "DirRxPrevOwner");
     for (uint32_t i = 0; i < n; i++)
         assert_non_null(axl_rstat_name(i));
     assert_null(axl_rstat_name(n));

@@ -6,6 +6,7 @@
  *   axlctl [--ctl PATH] replicas [--json]
  *   axlctl [--ctl PATH] stats [-a] [--json | --prom | --watch SEC [--count N]]
  *   axlctl [--ctl PATH] kill-replica N [--signal KILL|SEGV|ABRT|TERM|STOP]
+ *   axlctl [--ctl PATH] scale N [--json]
  *   axlctl [--ctl PATH] health [--json]
  *   axlctl [--ctl PATH] conns [--state S] [--port P] [--replica N] [--json]
  *   axlctl [--ctl PATH] capture [-r N] [-c COUNT] [--duration SEC]
@@ -346,9 +347,9 @@ static int cmd_replicas(const struct opts *o)
     if (o->json)
         fputs("{\"replicas\":[", stdout);
     else
-        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-8s %-8s %-16s %-10s %s\n", "REPLICA", "PID",
-               "QUEUE", "CPU", "STATE", "LOAD", "CONNS", "UPTIME", "RESTARTS", "LAST EXIT",
-               "RESTART", "HEARTBEAT");
+        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-9s %-7s %-8s %-8s %-16s %-10s %s\n", "REPLICA",
+               "PID", "QUEUE", "CPU", "STATE", "LOAD", "CONNS", "ROLE", "BUCKETS", "UPTIME",
+               "RESTARTS", "LAST EXIT", "RESTART", "HEARTBEAT");
     for (int i = 0; i < r.nlines; i++) {
         struct kv kv;
         if (split_kv(r.lines[i], &kv) < 0) {
@@ -385,10 +386,18 @@ static int cmd_replicas(const struct opts *o)
             snprintf(load, sizeof(load), "%.1f%%", strtod(lv, NULL) * 100);
         else
             snprintf(load, sizeof(load), "-");
-        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-8s %-8s %-16s %-10s %s\n",
+        /* role (axlctl scale): active / draining / parked behind the director;
+         * BUCKETS: table entries owned, +K buckets it still drains */
+        char bk[32];
+        const char *nb = kv_get(&kv, "buckets"), *nd = kv_get(&kv, "draining");
+        if (is_number(nb) && is_number(nd) && strcmp(nd, "0"))
+            snprintf(bk, sizeof(bk), "%s+%s", nb, nd);
+        else
+            snprintf(bk, sizeof(bk), "%s", nb);
+        printf("%-7s %-8s %-5s %-4s %-9s %-6s %-6s %-9s %-7s %-8s %-8s %-16s %-10s %s\n",
                kv_get(&kv, "replica"), kv_get(&kv, "pid"), kv_get(&kv, "queue"), kv_get(&kv, "cpu"),
-               kv_get(&kv, "state"), load, kv_get(&kv, "conns"), up, kv_get(&kv, "restarts"),
-               kv_get(&kv, "last_exit"), rs, hb);
+               kv_get(&kv, "state"), load, kv_get(&kv, "conns"), kv_get(&kv, "role"), bk, up,
+               kv_get(&kv, "restarts"), kv_get(&kv, "last_exit"), rs, hb);
     }
     if (o->json) puts("]}");
     free(r.buf);
@@ -602,6 +611,51 @@ static int cmd_kill(const struct opts *o, const char *n)
     return 0;
 }
 
+/* scale N: ask, then wait (up to --timeout) until the director's table is
+ * in force (ping's active=), so that what follows sees the new roles. */
+static int cmd_scale(const struct opts *o, const char *n)
+{
+    char req[64], *end;
+    errno = 0;
+    unsigned long want = strtoul(n, &end, 10);
+    if (!*n || *end || errno || *n == '-' || want > 65535)
+        die_usage("scale: N is a number of active replicas (1..--scale-max)");
+    snprintf(req, sizeof(req), "scale %lu", want);
+    struct resp r;
+    if (request(o, req, &r) < 0) return 1;
+    struct kv kv;
+    if (r.nlines != 1 || split_kv(r.lines[0], &kv) < 0 || !is_number(kv_get(&kv, "active"))) {
+        fprintf(stderr, "%s: malformed answer\n", PROG);
+        free(r.buf);
+        return 1;
+    }
+    char mx[16];
+    snprintf(mx, sizeof(mx), "%s", kv_get(&kv, "scale_max"));
+    free(r.buf);
+    const double t_end = now_s() + o->timeout;
+    for (;;) {
+        if (request(o, "ping", &r) < 0) return 1;
+        const char *act = r.nlines == 1 && split_kv(r.lines[0], &kv) == 0 ? kv_get(&kv, "active")
+                                                                          : "";
+        int done = is_number(act) && strtoul(act, NULL, 10) == want;
+        free(r.buf);
+        if (done) break;
+        if (now_s() >= t_end) {
+            fprintf(stderr,
+                    "%s: scale %lu: asked, but the director has not applied it within %.1f s\n",
+                    PROG, want, o->timeout);
+            return 1;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (o->json)
+        printf("{\"active\":%lu,\"scale_max\":%s}\n", want, is_number(mx) ? mx : "null");
+    else
+        printf("scale: %lu of %s replicas active\n", want, mx);
+    return 0;
+}
+
 static int cmd_health(const struct opts *o)
 {
     struct resp r;
@@ -626,9 +680,13 @@ static int cmd_health(const struct opts *o)
     } else {
         char up[24];
         fmt_dur_ms(kv_get(&kv, "uptime_ms"), up, sizeof(up));
-        printf("%s: axl-stackd pid %s on %s (%s), %s of %s replicas running, %s failed, up %s\n",
+        char act[64] = "";
+        if (is_number(kv_get(&kv, "active"))) /* behind the director (axlctl scale) */
+            snprintf(act, sizeof(act), ", %.16s of %.16s active", kv_get(&kv, "active"),
+                     kv_get(&kv, "scale_max"));
+        printf("%s: axl-stackd pid %s on %s (%s), %s of %s replicas running%s, %s failed, up %s\n",
                healthy ? "healthy" : "degraded", kv_get(&kv, "pid"), kv_get(&kv, "port"),
-               kv_get(&kv, "addr"), run, nrep, kv_get(&kv, "failed"), up);
+               kv_get(&kv, "addr"), run, nrep, act, kv_get(&kv, "failed"), up);
     }
     free(r.buf);
     return healthy ? 0 : 1;
@@ -1113,7 +1171,12 @@ int main(int argc, char **argv)
         "--port, --replica filter, --json); 'capture -w FILE' writes a pcap of the frames the "
         "replicas receive and send (readable by tshark -r; -r N, -c COUNT, --duration SEC, "
         "--filter TERM; stops at COUNT, after SEC, or on Ctrl-C). 'replicas' also shows each "
-        "replica's load (busy fraction over the last second) and TCP entries.",
+        "replica's load (busy fraction over the last second) and TCP entries, and behind the "
+        "director its role (active, draining: still holds connections of buckets that moved "
+        "away, parked) and the steering-table buckets it owns. 'scale N' (axl-stackd "
+        "--director --scale-max M) makes N of the M replicas active: the director rewrites its "
+        "128-entry redirection table, new flows go to the N, existing connections stay where "
+        "they are until they close; it waits until the table is in force (--timeout).",
         table);
     if (first < 0) return 2;
     if (!o.ctl) {
@@ -1122,12 +1185,17 @@ int main(int argc, char **argv)
     }
     if (!*o.ctl) die_usage("--ctl: empty path");
     if (first >= argc)
-        die_usage("missing command: replicas, stats, conns, capture, kill-replica N or health");
+        die_usage(
+            "missing command: replicas, stats, conns, capture, kill-replica N, scale N or health");
     const char *cmd = argv[first];
     int nargs = argc - first - 1;
     if (!strcmp(cmd, "kill-replica")) {
         if (nargs != 1) die_usage("kill-replica takes one replica number");
         return cmd_kill(&o, argv[first + 1]);
+    }
+    if (!strcmp(cmd, "scale")) {
+        if (nargs != 1) die_usage("scale takes one number: the active replicas (1..--scale-max)");
+        return cmd_scale(&o, argv[first + 1]);
     }
     if (nargs != 0) die_usage("unexpected argument after the command");
     if (!strcmp(cmd, "replicas")) return cmd_replicas(&o);
@@ -1136,7 +1204,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "conns")) return cmd_conns(&o);
     if (!strcmp(cmd, "capture")) return cmd_capture(&o);
     fprintf(stderr,
-            "%s: unknown command '%s' (replicas, stats, conns, capture, kill-replica, health)\n",
+            "%s: unknown command '%s' (replicas, stats, conns, capture, kill-replica, scale, "
+            "health)\n",
             PROG, cmd);
     return 2;
 }
