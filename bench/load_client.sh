@@ -84,6 +84,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# (background processes are started with `ip netns exec` itself, never through
+# these functions, so that $! is the process and not a subshell)
 in_s() { ip netns exec "$NS_S" "$@"; }
 in_c() { ip netns exec "$NS_C" "$@"; }
 
@@ -158,11 +160,11 @@ zone:
   name: one.bench
   zonefile: $TMPD/one.zone
 EOF
-in_s taskset -c 0 /usr/sbin/nginx -c "$TMPD/nginx.conf" -p "$TMPD" -e "$TMPD/nginx.err" >"$TMPD/nginx.out" 2>&1 &
+ip netns exec "$NS_S" taskset -c 0 /usr/sbin/nginx -c "$TMPD/nginx.conf" -p "$TMPD" -e "$TMPD/nginx.err" >"$TMPD/nginx.out" 2>&1 &
 SRV_PIDS+=($!)
-in_s taskset -c 0 /usr/bin/memcached -t 1 -u root -U 0 -l "$A_S" -p 11211 -m 64 -c 8192 >"$TMPD/mc.out" 2>&1 &
+ip netns exec "$NS_S" taskset -c 0 /usr/bin/memcached -t 1 -u root -U 0 -l "$A_S" -p 11211 -m 64 -c 8192 >"$TMPD/mc.out" 2>&1 &
 SRV_PIDS+=($!)
-in_s taskset -c 0 /usr/sbin/nsd -d -c "$TMPD/nsd.conf" >"$TMPD/nsd.out" 2>&1 &
+ip netns exec "$NS_S" taskset -c 0 /usr/sbin/nsd -d -c "$TMPD/nsd.conf" >"$TMPD/nsd.out" 2>&1 &
 SRV_PIDS+=($!)
 client_ip on
 up=0
@@ -184,7 +186,7 @@ side_up() { # SIDE: prepare the client end; MODE = axl-load's mode flags
     iso)
       client_ip off
       rm -f "$TMPD/stk.sock"
-      in_c "$BIN/axl-stackd" --port "afxdp:$IF_C" --addr "$A_C/24" --ctl "$TMPD/stk.sock" --cpu 1 \
+      ip netns exec "$NS_C" "$BIN/axl-stackd" --port "afxdp:$IF_C" --addr "$A_C/24" --ctl "$TMPD/stk.sock" --cpu 1 \
         >"$TMPD/stk.out" 2>"$TMPD/stk.err" &
       STK_PID=$!
       local i
@@ -236,7 +238,7 @@ rows = {"http": "http 64 B keep-alive, 16 conns (nginx)", "kv": "kv 9:1 get:set,
 def figs(row, side, key):
     v = []
     for r in recs:
-        if r["row"] == row and r["side"] == side and "load" in r and r["load"]["errors"] == 0:
+        if r["row"] == row and r["side"] == side and "load" in r and r["load"]["errors"] == 0 and r["load"]["requests"] > 0:
             v.append(r["load"]["rps"] if key == "rps" else r["load"]["latency_us"]["p99"])
     return v
 def cell(v, fmt):
@@ -256,7 +258,8 @@ for row, label in rows.items():
     for s in sides:
         if s == "kernel": continue
         o = figs(row, s, "rps")
-        cells.append("%.2f" % (statistics.median(o) / statistics.median(k)) if o and k else "-")
+        km = statistics.median(k) if k else 0
+        cells.append("%.2f" % (statistics.median(o) / km) if o and km > 0 else "-")
     print(f"| {label} | " + " | ".join(cells) + " |")
 fails = [r for r in recs if "failed" in r or ("load" in r and r["load"]["errors"])]
 for r in fails:
