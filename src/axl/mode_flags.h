@@ -46,18 +46,19 @@ struct axl_mode_flags {
     const char *v[AXL_MF_N];
 };
 
-/* The seven option table entries; PS and AS are the short names of --port
- * and --addr (0 for none). */
+/* The seven option table entries; SS, PS, AS and GS are the short names of
+ * --stack, --port, --addr and --gw (0 for none). */
 /* clang-format off */
-#define AXL_MODE_OPTS_SHORT(mf, ps, as)                                                            \
-    {"stack", 0, AXL_OPT_STR, "PATH", "isolated mode: attach to axl-stackd's control socket PATH",  \
+#define AXL_MODE_OPTS_SHORT(mf, ss, ps, as, gs)                                                    \
+    {"stack", (ss), AXL_OPT_STR, "PATH", "isolated mode: attach to axl-stackd's control socket "    \
+     "PATH (without --port; default $AXL_STACK, else /run/axl/stack.sock)",                         \
      &(mf)->v[AXL_MF_STACK], 0, 0, NULL},                                                           \
     {"port", (ps), AXL_OPT_STR, "SPEC", "run-to-completion mode: the stack in this process on "     \
      "packet port SPEC, one queue (afxdp:IF, afpacket:IF, tap:NAME, shm:PATH)",                     \
      &(mf)->v[AXL_MF_PORT], 0, 0, NULL},                                                            \
     {"addr", (as), AXL_OPT_STR, "CIDR", "run-to-completion: our address, a.b.c.d/len",              \
      &(mf)->v[AXL_MF_ADDR], 0, 0, NULL},                                                            \
-    {"gw", 0, AXL_OPT_STR, "IP", "run-to-completion: default gateway",                              \
+    {"gw", (gs), AXL_OPT_STR, "IP", "run-to-completion: default gateway",                           \
      &(mf)->v[AXL_MF_GW], 0, 0, NULL},                                                              \
     {"mtu", 0, AXL_OPT_STR, "N", "run-to-completion: IP MTU (576..9000, default: the port's)",      \
      &(mf)->v[AXL_MF_MTU], 0, 0, NULL},                                                             \
@@ -66,7 +67,7 @@ struct axl_mode_flags {
     {"pcap", 0, AXL_OPT_STR, "FILE", "run-to-completion: mirror every frame to FILE (pcap)",        \
      &(mf)->v[AXL_MF_PCAP], 0, 0, NULL}
 /* clang-format on */
-#define AXL_MODE_OPTS(mf) AXL_MODE_OPTS_SHORT(mf, 0, 0)
+#define AXL_MODE_OPTS(mf) AXL_MODE_OPTS_SHORT(mf, 0, 0, 0, 0)
 
 /* 1 if any mode flag was given, else 0. */
 int axl_mode_flags_given(const struct axl_mode_flags *mf);

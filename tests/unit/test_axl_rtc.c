@@ -128,7 +128,7 @@ static uint8_t pat(uint32_t i)
 /* ---- tests ------------------------------------------------------------------------- */
 
 /* parse ARGS (NULL-terminated) with a table holding only the mode flags
- * (-p/-a short names), then apply the rules; returns what
+ * (-s/-p/-a/-g short names), then apply the rules; returns what
  * axl_mode_flags_config returned (or 99 when parsing itself failed) */
 static int mf_parse(struct axl_mode_flags *mf, struct axl_config *cfg, char *err, size_t len, ...)
 {
@@ -141,7 +141,7 @@ static int mf_parse(struct axl_mode_flags *mf, struct axl_config *cfg, char *err
     va_end(ap);
     memset(mf, 0, sizeof(*mf));
     memset(cfg, 0, sizeof(*cfg));
-    const struct axl_opt opts[] = {AXL_MODE_OPTS_SHORT(mf, 'p', 'a'), {0}};
+    const struct axl_opt opts[] = {AXL_MODE_OPTS_SHORT(mf, 's', 'p', 'a', 'g'), {0}};
     if (axl_opts_parse(argc, argv, "axl-test", "", "", opts) != argc) return 99;
     return axl_mode_flags_config(mf, cfg, err, len);
 }
@@ -159,7 +159,7 @@ static void test_mode_flags(void **state)
     assert_null(cfg.port);
     /* run-to-completion, short names and every flag stored */
     assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "-p", "tap:axl0", "-a", "198.18.0.2/24",
-                              "--gw", "198.18.0.1", "--mtu", "1400", "--mac", "02:00:00:00:00:01",
+                              "-g", "198.18.0.1", "--mtu", "1400", "--mac", "02:00:00:00:00:01",
                               "--pcap", "/tmp/x.pcap", NULL),
                      0);
     assert_int_equal(axl_mode_flags_given(&mf), 1);
@@ -170,7 +170,7 @@ static void test_mode_flags(void **state)
     assert_string_equal(cfg.mac, "02:00:00:00:00:01");
     assert_string_equal(cfg.pcap, "/tmp/x.pcap");
     /* isolated */
-    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "--stack", "/tmp/s.sock", NULL), 0);
+    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "-s", "/tmp/s.sock", NULL), 0);
     assert_string_equal(cfg.stack, "/tmp/s.sock");
     /* the rules, as usage errors with a message */
     assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "--port", "tap:axl0", NULL), -EINVAL);

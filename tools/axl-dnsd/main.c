@@ -268,7 +268,7 @@ int main(int argc, char **argv)
         {"check", 0, AXL_OPT_FLAG, NULL, "compile the zones, print a summary and exit", &check},
         {"stats-out", 0, AXL_OPT_STR, "FILE", "write counters here on SIGUSR1 and at exit",
          &stats_out},
-        AXL_MODE_OPTS_SHORT(&mf, 'p', 'a'),
+        AXL_MODE_OPTS_SHORT(&mf, 0, 'p', 'a', 0),
         {0},
     };
     int first = axl_opts_parse(argc, argv, PROG,
