@@ -29,8 +29,8 @@
  * ratio "our stack / kernel" compares stacks, not two clients. One thread
  * either way (a context is single-threaded).
  *
- * Call chain: main -> parse -> io_open (kernel | axp_init) -> conns_open ->
- * loop { io->epoll_wait -> on_readable
+ * Call chain: main -> parse -> axl_mode_flags_config -> (kernel calls |
+ * axp_init + the axp_ calls) -> conn_open -> run { io->epoll_wait -> on_readable
  * (frame responses with src/load/proto.h, record latency in src/load/hist.h)
  * / on_writable / issue (closed: refill; open: due requests) / expire
  * (UDP timeouts) / progress } -> drain -> report (text + JSON).
