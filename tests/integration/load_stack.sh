@@ -9,7 +9,8 @@
 #   answered > 0, errors == 0, the JSON parses (python3 -m json.tool) and
 #   says which client side ran, the percentiles are ordered. New-connection
 #   mode: the kernel server's namespace counts that many passive opens and
-#   our stack that many active opens (JSON "stack", axl_stat). Open loop:
+#   our stack that many active opens (JSON "stack", axl_stat; isolated: also
+#   axl-stackd's counters read over the control socket). Open loop:
 #   never above the rate, at least half of it sent. --progress prints a live
 #   line. Bad mode flags are usage errors (exit 2); an unreachable stack is
 #   exit 1 with a message. No sanitizer report from axl-load.
@@ -115,16 +116,24 @@ suite() { # CLIENT(rtc|isolated) HP MODEARGS...
   run "$cl-pipe" "$cl" "$@" -- $H1 -c 2 -P 8 -d 1
   jcheck "$cl http pipelined (depth 8)" "$TMPD/$cl-pipe.json" "$BASIC and j[\"pipeline\"] == 8"
 
-  local p0 p1
+  local p0 p1 a0=0 a1=0
   p0=$(passive_opens)
+  [ "$cl" = isolated ] && a0=$(replica_stat total TcpActiveOpens)
   run "$cl-new" "$cl" "$@" -- $H2 -c 2 --new-conn -d 1
   p1=$(passive_opens)
+  [ "$cl" = isolated ] && a1=$(replica_stat total TcpActiveOpens)
   jcheck "$cl http --new-conn: one connection per request, counted by our stack" "$TMPD/$cl-new.json" \
     "$BASIC and j[\"requests\"] >= 20 and c[\"connects\"] >= j[\"requests\"] and j[\"stack\"][\"TcpActiveOpens\"] >= j[\"requests\"]"
   check "$cl http --new-conn: the server's kernel saw as many connections ($((p1 - p0)))" "$PY" -c '
 import json, sys
 j = json.load(open(sys.argv[1])); d = int(sys.argv[2])
 sys.exit(0 if j["requests"] >= 20 and d >= j["requests"] else 1)' "$TMPD/$cl-new.json" "$((p1 - p0))"
+  if [ "$cl" = isolated ]; then
+    check "$cl http --new-conn: axl-stackd's counters (control socket, as axlctl stats) moved as much ($a0 -> $a1)" "$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1])); a0, a1 = int(sys.argv[2]), int(sys.argv[3])
+sys.exit(0 if a0 >= 0 and j["requests"] >= 20 and a1 - a0 >= j["requests"] else 1)' "$TMPD/$cl-new.json" "$a0" "$a1"
+  fi
 
   run "$cl-open" "$cl" "$@" -- $H3 -c 16 --rate 200 -d 1
   jcheck "$cl http open loop at 200/s for 1 s: never above the rate, at least half of it" \
