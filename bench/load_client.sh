@@ -9,7 +9,7 @@
 # measurement to --raw FILE.
 #
 #   bench/load_client.sh [--bin DIR] [--seconds S] [--repeat N] [--raw FILE]
-#                        [--sides "kernel rtc iso"]
+#                        [--sides "kernel rtc iso"] [--rows "http kv dns kvopen"]
 #
 # Topology (names carry the PID; everything removed on exit, also on failure):
 #   netns S: the kernel servers on 198.18.44.1 (veth end, offloads off: the
@@ -33,6 +33,7 @@ SECS=3
 REPEAT=3
 RAW=""
 SIDES="kernel rtc iso"
+ROWS="http kv dns kvopen"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --bin) BIN=$2; shift 2 ;;
@@ -40,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --repeat) REPEAT=$2; shift 2 ;;
     --raw) RAW=$2; shift 2 ;;
     --sides) SIDES=$2; shift 2 ;;
+    --rows) ROWS=$2; shift 2 ;;
     -h|--help) sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/load_client.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -49,6 +51,8 @@ die() { echo "bench/load_client.sh: $*" >&2; exit 1; }
   die "--seconds 0.2..60"
 [[ $REPEAT =~ ^[0-9]+$ && $REPEAT -ge 1 && $REPEAT -le 9 ]] || die "--repeat 1..9"
 for s in $SIDES; do case $s in kernel|rtc|iso) ;; *) die "unknown side '$s' (kernel rtc iso)" ;; esac; done
+for r in $ROWS; do case $r in http|kv|dns|kvopen) ;; *) die "unknown row '$r' (http kv dns kvopen)" ;; esac; done
+row_on() { [[ " $ROWS " == *" $1 "* ]]; }
 for b in axl-load axl-stackd; do
   [[ -x $BIN/$b ]] || die "no $BIN/$b (build the release: make O=DIR V=release build-all; --bin DIR/bin)"
 done
@@ -225,10 +229,11 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((rep = 1; rep <= REPEAT; rep++)); do
   for side in $SIDES; do
     side_up "$side"
-    measure http "$side" "$rep" http --target "$A_S:8080" --path /64.bin -c 16
-    measure kv "$side" "$rep" kv --target "$A_S:11211" -c 16 --get-ratio 0.9
-    measure dns "$side" "$rep" dns --target "$A_S:53" -q www.one.bench -c 8
-    measure kvopen "$side" "$rep" kv --target "$A_S:11211" -c 16 --get-ratio 0.9 --rate 5000
+    row_on http && measure http "$side" "$rep" http --target "$A_S:8080" --path /64.bin -c 16
+    row_on kv && measure kv "$side" "$rep" kv --target "$A_S:11211" -c 16 --get-ratio 0.9
+    row_on dns && measure dns "$side" "$rep" dns --target "$A_S:53" -q www.one.bench -c 8
+    row_on kvopen &&
+      measure kvopen "$side" "$rep" kv --target "$A_S:11211" -c 16 --get-ratio 0.9 --rate 5000
     side_down "$side" "$rep"
   done
 done
@@ -260,6 +265,7 @@ hdr = "| row | " + " | ".join(f"{name[s]} req/s" for s in sides) + " | " + \
 print(hdr)
 print("|" + "---|" * (hdr.count("|") - 1))
 for row, label in rows.items():
+    if not any(r["row"] == row for r in recs): continue
     cells = [cell(figs(row, s, "rps"), "%.0f") for s in sides]
     cells += [cell(figs(row, s, "p99"), "%.0f") for s in sides]
     k = figs(row, "kernel", "rps")
