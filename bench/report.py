@@ -341,7 +341,8 @@ def main():
     for name, title in (("posix", "Empty non-blocking recv (bench/posix.sh)"),
                         ("tcp", "Bulk TCP over veth (bench/tcp.sh)"),
                         ("ports", "Port ceilings (bench/ports.sh)"),
-                        ("ring", "Shared-memory ring (ring_bench)")):
+                        ("ring", "Shared-memory ring (ring_bench)"),
+                        ("load", "axl-load on our stack vs on kernel sockets (bench/load_client.sh)")):
         if name not in sections:
             continue
         w(f"## {title}")

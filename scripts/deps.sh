@@ -12,7 +12,7 @@ PKGS=(
   libxdp-dev libbpf-dev libelf-dev zlib1g-dev liburing-dev libcmocka-dev
   # test peers and tools
   iproute2 iputils-ping ncat socat apache2-utils curl wrk nghttp2-client chromium tshark ethtool python3 python3-scapy python3-prometheus-client
-  procps psmisc util-linux bsdextrautils bind9-dnsutils knot-dnsutils dnsperf libmemcached-tools python3-pymemcache gnuplot-nox
+  procps psmisc util-linux bsdextrautils bind9-dnsutils knot-dnsutils dnsperf libmemcached-tools python3-pymemcache memcached gnuplot-nox
 )
 
 case "${1:-}" in

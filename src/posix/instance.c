@@ -174,8 +174,10 @@ int axp_fd_alloc(struct axp *P)
     if (P->fd_pool_n == 0) {
         /* Reserve a batch: off the common path (numbers are reused). */
         for (int i = 0; i < AXP_FD_BATCH; i++) {
+            /* the pool must hold every number reserved so far: all of them
+             * come back to it when every socket is closed */
             if (grow((void **)&P->fd_all, &P->fd_all_cap, P->fd_all_n + 1, sizeof(int)) ||
-                grow((void **)&P->fd_pool, &P->fd_pool_cap, P->fd_pool_n + 1, sizeof(int)))
+                grow((void **)&P->fd_pool, &P->fd_pool_cap, P->fd_all_n + 1, sizeof(int)))
                 break;
             int fd = fcntl(P->ph, F_DUPFD_CLOEXEC, 0);
             if (fd < 0) break;

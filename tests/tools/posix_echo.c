@@ -22,6 +22,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "axl/mode_flags.h"
 #include "axl/socket.h"
 #include "core/opts.h"
 
@@ -248,17 +249,11 @@ static void loop_epoll(struct srv *S)
 
 int main(int argc, char **argv)
 {
-    const char *mode[8] = { 0 };
+    struct axl_mode_flags mf = { 0 };
     const char *loop = "epoll", *stats_out = NULL;
     uint32_t tcp_port = 0, udp_port = 0;
-    static const char *names[] = { "stack", "port", "addr", "gw", "mtu", "pcap" };
     const struct axl_opt opts[] = {
-        { "stack", 0, AXL_OPT_STR, "PATH", "attach to axl-stackd (isolated mode)", &mode[0] },
-        { "port", 0, AXL_OPT_STR, "SPEC", "run the engine here on this port (RTC mode)", &mode[1] },
-        { "addr", 0, AXL_OPT_STR, "CIDR", "our address (RTC mode)", &mode[2] },
-        { "gw", 0, AXL_OPT_STR, "IP", "default gateway (RTC mode)", &mode[3] },
-        { "mtu", 0, AXL_OPT_STR, "N", "IP MTU (RTC mode)", &mode[4] },
-        { "pcap", 0, AXL_OPT_STR, "FILE", "capture (RTC mode)", &mode[5] },
+        AXL_MODE_OPTS(&mf),
         { "tcp", 't', AXL_OPT_U32, "PORT", "TCP echo port", &tcp_port, 1, 65535 },
         { "udp", 'u', AXL_OPT_U32, "PORT", "UDP echo port", &udp_port, 1, 65535 },
         { "loop", 'l', AXL_OPT_STR, "KIND", "select | poll | epoll | epoll-et (default epoll)", &loop },
@@ -285,15 +280,8 @@ int main(int argc, char **argv)
     struct axl_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     char err[256];
-    for (int i = 0; i < 6; i++) {
-        if (!mode[i]) continue;
-        if (axl_mode_opt(&cfg, names[i], mode[i], err, sizeof(err)) < 0) {
-            fprintf(stderr, "posix_echo: %s\n", err);
-            return 2;
-        }
-    }
-    if (cfg.port && !cfg.addr) {
-        fprintf(stderr, "posix_echo: --port needs --addr\n");
+    if (axl_mode_flags_config(&mf, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "posix_echo: %s\n", err);
         return 2;
     }
     cfg.mode = cfg.port ? AXL_MODE_RTC : AXL_MODE_ISOLATED;

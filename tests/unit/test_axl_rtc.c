@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "axl/axl.h"
+#include "axl/mode_flags.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -125,6 +126,71 @@ static uint8_t pat(uint32_t i)
 }
 
 /* ---- tests ------------------------------------------------------------------------- */
+
+/* parse ARGS (NULL-terminated) with a table holding only the mode flags
+ * (-s/-p/-a/-g short names), then apply the rules; returns what
+ * axl_mode_flags_config returned (or 99 when parsing itself failed) */
+static int mf_parse(struct axl_mode_flags *mf, struct axl_config *cfg, char *err, size_t len, ...)
+{
+    char *argv[16] = {(char *)"axl-test"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, len);
+    for (const char *a; argc < 15 && (a = va_arg(ap, const char *));)
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    memset(mf, 0, sizeof(*mf));
+    memset(cfg, 0, sizeof(*cfg));
+    const struct axl_opt opts[] = {AXL_MODE_OPTS_SHORT(mf, 's', 'p', 'a', 'g'), {0}};
+    if (axl_opts_parse(argc, argv, "axl-test", "", "", opts) != argc) return 99;
+    return axl_mode_flags_config(mf, cfg, err, len);
+}
+
+static void test_mode_flags(void **state)
+{
+    (void)state;
+    struct axl_mode_flags mf;
+    struct axl_config cfg;
+    char err[256];
+    /* none: nothing given, cfg left for isolated mode at the default socket */
+    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), NULL), 0);
+    assert_int_equal(axl_mode_flags_given(&mf), 0);
+    assert_null(cfg.stack);
+    assert_null(cfg.port);
+    /* run-to-completion, short names and every flag stored */
+    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "-p", "tap:axl0", "-a", "198.18.0.2/24",
+                              "-g", "198.18.0.1", "--mtu", "1400", "--mac", "02:00:00:00:00:01",
+                              "--pcap", "/tmp/x.pcap", NULL),
+                     0);
+    assert_int_equal(axl_mode_flags_given(&mf), 1);
+    assert_string_equal(cfg.port, "tap:axl0");
+    assert_string_equal(cfg.addr, "198.18.0.2/24");
+    assert_string_equal(cfg.gw, "198.18.0.1");
+    assert_int_equal(cfg.mtu, 1400);
+    assert_string_equal(cfg.mac, "02:00:00:00:00:01");
+    assert_string_equal(cfg.pcap, "/tmp/x.pcap");
+    /* isolated */
+    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "-s", "/tmp/s.sock", NULL), 0);
+    assert_string_equal(cfg.stack, "/tmp/s.sock");
+    /* the rules, as usage errors with a message */
+    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "--port", "tap:axl0", NULL), -EINVAL);
+    assert_string_equal(err, "--port needs --addr CIDR");
+    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "--stack", "/tmp/s", "--port",
+                              "tap:axl0", "--addr", "198.18.0.2/24", NULL),
+                     -EINVAL);
+    assert_non_null(strstr(err, "not both"));
+    assert_int_equal(mf_parse(&mf, &cfg, err, sizeof(err), "--gw", "198.18.0.1", NULL), -EINVAL);
+    assert_non_null(strstr(err, "--gw is for run-to-completion"));
+    assert_int_equal(
+        mf_parse(&mf, &cfg, err, sizeof(err), "--stack", "/tmp/s", "--pcap", "/tmp/p", NULL),
+        -EINVAL);
+    assert_non_null(strstr(err, "--pcap"));
+    /* a bad value: axl_mode_opt's message */
+    assert_int_equal(
+        mf_parse(&mf, &cfg, err, sizeof(err), "--port", "tap:axl0", "--addr", "198.18.0.2", NULL),
+        -EINVAL);
+    assert_non_null(strstr(err, "--addr"));
+}
 
 static void test_mode_opts(void **state)
 {
@@ -531,6 +597,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_mode_opts, test_setup),
+        cmocka_unit_test_setup(test_mode_flags, test_setup),
         cmocka_unit_test_setup(test_echo, test_setup),
         cmocka_unit_test_setup(test_recv_in_place, test_setup),
         cmocka_unit_test_setup(test_send_mem, test_setup),

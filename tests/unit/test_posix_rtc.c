@@ -838,6 +838,32 @@ static void test_close_unread_resets(void **state)
     assert_int_equal(s1.close_reset, s0.close_reset + 1);
 }
 
+/* More sockets than one reserved batch, all open at once, then all closed:
+ * every number goes back to the pool (it once held only one batch), and the
+ * numbers are reused afterwards. */
+static void test_many_fds_close_all(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    int fd[N];
+    for (int i = 0; i < N; i++) {
+        fd[i] = axp_socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd[i] >= 0);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(axp_close(fd[i]), 0);
+    struct axp_stats st0, st1;
+    axp_get_stats(&st0);
+    for (int i = 0; i < N; i++) {
+        fd[i] = axp_socket(AF_INET, SOCK_DGRAM, 0);
+        assert_true(fd[i] >= 0);
+    }
+    axp_get_stats(&st1);
+    assert_int_equal(st1.fd_reserved, st0.fd_reserved); /* reused, none reserved anew */
+    for (int i = N - 1; i >= 0; i--)
+        assert_int_equal(axp_close(fd[i]), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -852,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_poll_select_mixed),
         cmocka_unit_test(test_udp),
         cmocka_unit_test(test_close_unread_resets),
+        cmocka_unit_test(test_many_fds_close_all),
     };
     if (getenv("AXP_TEST")) cmocka_set_test_filter(getenv("AXP_TEST")); /* one test by name */
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "axl/axl.h"
+#include "axl/mode_flags.h"
 #include "core/opts.h"
 #include "dns/db.h"
 #include "dns/zone.h"
@@ -249,9 +250,9 @@ int main(int argc, char **argv)
     const char *zones[MAX_ZONES];
     uint32_t nzones = 0, listen_port = 53, edns_size = DNS_EDNS_SIZE_DEFAULT, tcp_max = 64,
              tcp_idle = 10;
-    const char *stats_out = NULL, *mode[7] = {0};
+    const char *stats_out = NULL;
+    struct axl_mode_flags mf = {0};
     int check = 0, no_tcp = 0;
-    static const char *const mode_names[7] = {"stack", "port", "addr", "gw", "mtu", "mac", "pcap"};
     const struct axl_opt opts[] = {
         {"zone", 'z', AXL_OPT_MULTI, "FILE", "master zone file (RFC 1035 §5); repeat for more zones",
          zones, 0, MAX_ZONES, &nzones},
@@ -267,14 +268,7 @@ int main(int argc, char **argv)
         {"check", 0, AXL_OPT_FLAG, NULL, "compile the zones, print a summary and exit", &check},
         {"stats-out", 0, AXL_OPT_STR, "FILE", "write counters here on SIGUSR1 and at exit",
          &stats_out},
-        {"stack", 0, AXL_OPT_STR, "PATH", "isolated mode: axl-stackd's control socket", &mode[0]},
-        {"port", 'p', AXL_OPT_STR, "SPEC", "run-to-completion: packet port (afxdp:IF, tap:NAME ...)",
-         &mode[1]},
-        {"addr", 'a', AXL_OPT_STR, "CIDR", "run-to-completion: our address, a.b.c.d/len", &mode[2]},
-        {"gw", 0, AXL_OPT_STR, "IP", "run-to-completion: default gateway", &mode[3]},
-        {"mtu", 0, AXL_OPT_STR, "N", "run-to-completion: IP MTU", &mode[4]},
-        {"mac", 0, AXL_OPT_STR, "MAC", "run-to-completion: MAC address override", &mode[5]},
-        {"pcap", 0, AXL_OPT_STR, "FILE", "run-to-completion: mirror frames to FILE", &mode[6]},
+        AXL_MODE_OPTS_SHORT(&mf, 0, 'p', 'a', 0),
         {0},
     };
     int first = axl_opts_parse(argc, argv, PROG,
@@ -297,19 +291,8 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof(cfg));
     cfg.name = PROG;
     char err[1024];
-    for (int i = 0; i < 7; i++) {
-        if (!mode[i]) continue;
-        if (axl_mode_opt(&cfg, mode_names[i], mode[i], err, sizeof(err)) < 0) {
-            fprintf(stderr, PROG ": %s\n", err);
-            return 2;
-        }
-    }
-    if (!check && cfg.port && !cfg.addr) {
-        fprintf(stderr, PROG ": --port needs --addr CIDR\n");
-        return 2;
-    }
-    if (!check && cfg.stack && cfg.port) {
-        fprintf(stderr, PROG ": give either --stack (isolated) or --port (run-to-completion)\n");
+    if (axl_mode_flags_config(&mf, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
         return 2;
     }
 

@@ -43,6 +43,7 @@
 #include <dirent.h>
 
 #include "axl/axl.h"
+#include "axl/mode_flags.h"
 #include "core/opts.h"
 #include "http/http.h"
 
@@ -567,8 +568,7 @@ static void dump_stats(void)
 
 int main(int argc, char **argv)
 {
-    const char *mode[7] = {0};
-    static const char *const mode_names[7] = {"stack", "port", "addr", "gw", "mtu", "mac", "pcap"};
+    struct axl_mode_flags mf = {0};
     const char *variant = "precopy";
     uint32_t idle_ms = 60000, header_ms = 10000;
     g.listen_port = 80;
@@ -597,13 +597,7 @@ int main(int argc, char **argv)
          &g.preload, 0, 0},
         {"stats-out", 0, AXL_OPT_STR, "FILE", "counters at exit and on SIGUSR1 (default stderr)",
          &g.stats_out},
-        {"stack", 0, AXL_OPT_STR, "PATH", "isolated mode: attach to axl-stackd at PATH", &mode[0]},
-        {"port", 0, AXL_OPT_STR, "SPEC", "run-to-completion mode: packet port (one queue)", &mode[1]},
-        {"addr", 0, AXL_OPT_STR, "CIDR", "run-to-completion: our address/prefix", &mode[2]},
-        {"gw", 0, AXL_OPT_STR, "IP", "run-to-completion: default gateway", &mode[3]},
-        {"mtu", 0, AXL_OPT_STR, "N", "run-to-completion: IP MTU", &mode[4]},
-        {"mac", 0, AXL_OPT_STR, "MAC", "run-to-completion: MAC override", &mode[5]},
-        {"pcap", 0, AXL_OPT_STR, "FILE", "run-to-completion: mirror frames to FILE", &mode[6]},
+        AXL_MODE_OPTS(&mf),
         {0},
     };
     int first = axl_opts_parse(argc, argv, PROG, "--root DIR [--listen PORT] [options] "
@@ -642,15 +636,8 @@ int main(int argc, char **argv)
     cfg.name = PROG;
     cfg.tx_size = AXL_TX_SIZE;
     char err[256];
-    for (int i = 0; i < 7; i++) {
-        if (!mode[i]) continue;
-        if (axl_mode_opt(&cfg, mode_names[i], mode[i], err, sizeof(err)) < 0) {
-            fprintf(stderr, PROG ": %s\n", err);
-            return 2;
-        }
-    }
-    if (cfg.port && !mode[2]) {
-        fprintf(stderr, PROG ": --port needs --addr CIDR\n");
+    if (axl_mode_flags_config(&mf, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
         return 2;
     }
     int rc = axl_open(&g.ctx, &cfg, err, sizeof(err));

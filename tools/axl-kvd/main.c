@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "axl/axl.h"
+#include "axl/mode_flags.h"
 #include "core/opts.h"
 #include "kv/proto.h"
 #include "kv/store.h"
@@ -334,9 +335,9 @@ int main(int argc, char **argv)
 {
     uint32_t listen_port = 11211, memory_mib = 64, max_item = KV_VALUE_MAX_DEFAULT,
              max_conns = 1024, copy_max = KV_COPY_MAX_DEFAULT;
-    const char *stats_out = NULL, *mode[7] = { 0 };
+    const char *stats_out = NULL;
+    struct axl_mode_flags mf = { 0 };
     int strict_keys = 0;
-    static const char *const mode_names[7] = { "stack", "port", "addr", "gw", "mtu", "mac", "pcap" };
     const struct axl_opt opts[] = {
         { "listen", 'l', AXL_OPT_U32, "PORT", "TCP port to serve (default 11211)", &listen_port, 1,
           65535 },
@@ -356,14 +357,7 @@ int main(int argc, char **argv)
           &strict_keys },
         { "stats-out", 0, AXL_OPT_STR, "FILE", "write the counters here on SIGUSR1 and at exit",
           &stats_out },
-        { "stack", 0, AXL_OPT_STR, "PATH", "isolated mode: axl-stackd's control socket", &mode[0] },
-        { "port", 'p', AXL_OPT_STR, "SPEC", "run-to-completion: packet port (afxdp:IF, tap:NAME ...)",
-          &mode[1] },
-        { "addr", 'a', AXL_OPT_STR, "CIDR", "run-to-completion: our address, a.b.c.d/len", &mode[2] },
-        { "gw", 0, AXL_OPT_STR, "IP", "run-to-completion: default gateway", &mode[3] },
-        { "mtu", 0, AXL_OPT_STR, "N", "run-to-completion: IP MTU", &mode[4] },
-        { "mac", 0, AXL_OPT_STR, "MAC", "run-to-completion: MAC address override", &mode[5] },
-        { "pcap", 0, AXL_OPT_STR, "FILE", "run-to-completion: mirror frames to FILE", &mode[6] },
+        AXL_MODE_OPTS_SHORT(&mf, 0, 'p', 'a', 0),
         { 0 },
     };
     int first = axl_opts_parse(argc, argv, PROG,
@@ -384,19 +378,8 @@ int main(int argc, char **argv)
     cfg.tx_size = TX_SIZE;
     cfg.rx_size = RX_SIZE;
     char err[512];
-    for (int i = 0; i < 7; i++) {
-        if (!mode[i]) continue;
-        if (axl_mode_opt(&cfg, mode_names[i], mode[i], err, sizeof(err)) < 0) {
-            fprintf(stderr, PROG ": %s\n", err);
-            return 2;
-        }
-    }
-    if (cfg.port && !cfg.addr) {
-        fprintf(stderr, PROG ": --port needs --addr CIDR\n");
-        return 2;
-    }
-    if (cfg.stack && cfg.port) {
-        fprintf(stderr, PROG ": give either --stack (isolated) or --port (run-to-completion)\n");
+    if (axl_mode_flags_config(&mf, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
         return 2;
     }
     size_t mem_bytes = (size_t)memory_mib << 20;

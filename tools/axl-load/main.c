@@ -19,11 +19,18 @@
  * --new-conn: one request per TCP connection; the latency includes the
  * handshake.
  *
- * It runs on kernel sockets (epoll, non-blocking, single thread; pin it with
- * --cpu). The load comes from the client's namespace in the benchmarks, so
- * the same client measures our stack and the kernel's.
+ * Client side: kernel sockets by default (epoll, non-blocking, single
+ * thread; pin it with --cpu). With the mode flags it runs on Axolotl instead
+ * (docs/API.md "Modes"): --port SPEC --addr CIDR (run-to-completion, the
+ * engine inside this process, run by the event loop's waits) or --stack PATH
+ * (isolated, attached to axl-stackd). Both go through the POSIX layer
+ * (include/axl/socket.h): the event loop below is the same code on both
+ * client sides, only `struct io` (kernel calls or axp_ calls) differs, so a
+ * ratio "our stack / kernel" compares stacks, not two clients. One thread
+ * either way (a context is single-threaded).
  *
- * Call chain: main -> parse -> conns_open -> loop { epoll_wait -> on_readable
+ * Call chain: main -> parse -> axl_mode_flags_config -> (kernel calls |
+ * axp_init + the axp_ calls) -> conn_open -> run { io->epoll_wait -> on_readable
  * (frame responses with src/load/proto.h, record latency in src/load/hist.h)
  * / on_writable / issue (closed: refill; open: due requests) / expire
  * (UDP timeouts) / progress } -> drain -> report (text + JSON).
@@ -44,6 +51,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "axl/axl.h"
+#include "axl/mode_flags.h"
+#include "axl/socket.h"
 #include "core/clock.h"
 #include "core/opts.h"
 #include "core/rand.h"
@@ -59,8 +69,31 @@
 #define RBUF_MIN 16384
 /** RBUF_MAX: a response larger than this is an error. */
 #define RBUF_MAX (64u << 20)
+/** AXL_LOAD_STACK_CONNS_MAX: --connections on our stack (a context holds 65536 sockets). */
+#define AXL_LOAD_STACK_CONNS_MAX 65000u
 
 enum proto { P_HTTP = 1, P_DNS, P_KV };
+enum client { CL_KERNEL = 0, CL_RTC, CL_ISOLATED };
+
+/* The socket calls of one client side: the kernel's, or the POSIX layer's
+ * over Axolotl (same signatures; axl/socket.h). Read-only tables. */
+struct io {
+    int (*socket)(int, int, int);
+    int (*connect)(int, const struct sockaddr *, socklen_t);
+    ssize_t (*send)(int, const void *, size_t, int);
+    ssize_t (*recv)(int, void *, size_t, int);
+    int (*setsockopt)(int, int, int, const void *, socklen_t);
+    int (*getsockopt)(int, int, int, void *, socklen_t *);
+    int (*close)(int);
+    int (*epoll_create1)(int);
+    int (*epoll_ctl)(int, int, int, struct epoll_event *);
+    int (*epoll_wait)(int, struct epoll_event *, int, int);
+};
+static const struct io io_kernel = {socket,     connect, send,          recv,      setsockopt,
+                                    getsockopt, close,   epoll_create1, epoll_ctl, epoll_wait};
+static const struct io io_axl = {axp_socket,     axp_connect,    axp_send,  axp_recv,
+                                 axp_setsockopt, axp_getsockopt, axp_close, axp_epoll_create1,
+                                 axp_epoll_ctl,  axp_epoll_wait};
 enum { CS_IDLE = 0, CS_CONNECTING, CS_OPEN };
 
 struct cfg {
@@ -79,9 +112,9 @@ struct cfg {
 };
 
 struct inflight {
-    uint64_t t0;   /* when it was due (open loop) or sent */
-    uint16_t id;   /* DNS: the query id */
-    uint8_t kind;  /* KV: 1 get, 2 set */
+    uint64_t t0;  /* when it was due (open loop) or sent */
+    uint16_t id;  /* DNS: the query id */
+    uint8_t kind; /* KV: 1 get, 2 set */
 };
 
 struct conn {
@@ -99,14 +132,23 @@ struct conn {
 struct counters {
     uint64_t sent, done, ok, bytes_in;
     uint64_t connects, connect_fail, resets, bad_resp, timeouts, backlog_max, unsent;
-    uint64_t http[6];  /* by status class 1xx..5xx (index 1..5) */
-    uint64_t kv[6];    /* by enum load_kv_result */
+    uint64_t http[6]; /* by status class 1xx..5xx (index 1..5) */
+    uint64_t kv[6];   /* by enum load_kv_result */
     uint64_t rcode[16];
     uint64_t truncated;
 };
 
+/* Engine counters read at the end when the client side is our stack
+ * (net/stats.h names; isolated mode: summed over axl-stackd's replicas, so
+ * other applications' connections count too). */
+static const char *const stack_ctr[] = {"TcpActiveOpens", "TcpAttemptFails", "TcpEstabResets",
+                                        "TcpRetransSegs", "TcpOutRsts"};
+#define NSTACK_CTR (sizeof(stack_ctr) / sizeof(stack_ctr[0]))
+
 struct load {
     struct cfg c;
+    const struct io *io;
+    enum client client;
     int ep;
     struct conn *conns;
     struct hist h, h_tick;
@@ -115,6 +157,8 @@ struct load {
     uint64_t t_start, t_end, next_due, due_i, backlog;
     int stopping;
     uint8_t *value; /* KV value bytes */
+    uint64_t stack_val[NSTACK_CTR];
+    int stack_have[NSTACK_CTR];
     char host_hdr[64];
 };
 
@@ -135,29 +179,31 @@ static void die(const char *msg)
 
 static void ep_set(struct load *L, struct conn *c, int out)
 {
-    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.u32 = (uint32_t)c->idx};
-    if (epoll_ctl(L->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl MOD failed");
+    struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0),
+                             .data.u32 = (uint32_t)c->idx};
+    if (L->io->epoll_ctl(L->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) die("epoll_ctl MOD failed");
     c->want_out = out;
 }
 
 static int conn_open(struct load *L, struct conn *c)
 {
     int udp = L->c.proto == P_DNS;
-    int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd =
+        L->io->socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         fprintf(stderr, "%s: socket: %s\n", PROG, strerror(errno));
         return -1;
     }
     if (!udp) {
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        L->io->setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     c->conn_t0 = axl_clock_ns();
     L->n.connects++;
-    int r = connect(fd, (struct sockaddr *)&L->c.target, sizeof(L->c.target));
+    int r = L->io->connect(fd, (struct sockaddr *)&L->c.target, sizeof(L->c.target));
     if (r < 0 && errno != EINPROGRESS) {
         L->n.connect_fail++;
-        close(fd);
+        L->io->close(fd);
         return -1;
     }
     c->fd = fd;
@@ -165,7 +211,7 @@ static int conn_open(struct load *L, struct conn *c)
     c->qh = c->qn = 0;
     c->rlen = c->wlen = c->woff = 0;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)c->idx};
-    if (epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl ADD failed");
+    if (L->io->epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl ADD failed");
     c->want_out = 1;
     return 0;
 }
@@ -173,8 +219,8 @@ static int conn_open(struct load *L, struct conn *c)
 static void conn_close(struct load *L, struct conn *c)
 {
     if (c->fd >= 0) {
-        epoll_ctl(L->ep, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
+        L->io->epoll_ctl(L->ep, EPOLL_CTL_DEL, c->fd, NULL);
+        L->io->close(c->fd);
     }
     c->fd = -1;
     c->state = CS_IDLE;
@@ -205,7 +251,7 @@ static int wbuf_reserve(struct conn *c, size_t more)
 static void flush_out(struct load *L, struct conn *c)
 {
     while (c->woff < c->wlen) {
-        ssize_t k = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+        ssize_t k = L->io->send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
         if (k < 0) {
             if (errno == EAGAIN) break;
             conn_fail(L, c, &L->n.resets);
@@ -240,9 +286,10 @@ static int issue(struct load *L, struct conn *c, uint64_t t0)
         q[1] = (uint8_t)id;
         /* a free slot (UDP answers come in any order) */
         uint32_t s = 0;
-        while (s < PIPE_MAX && c->q[s].t0) s++;
+        while (s < PIPE_MAX && c->q[s].t0)
+            s++;
         if (s == PIPE_MAX) return -1;
-        if (send(c->fd, q, len, 0) < 0) {
+        if (L->io->send(c->fd, q, len, 0) < 0) {
             if (errno == EAGAIN || errno == ENOBUFS) return -1;
             L->n.resets++;
             return -1;
@@ -257,8 +304,8 @@ static int issue(struct load *L, struct conn *c, uint64_t t0)
     size_t len = 0;
     if (L->c.proto == P_HTTP) {
         if (wbuf_reserve(c, 1024) < 0) return -1;
-        len = load_http_request((char *)c->wbuf + c->wlen, c->wcap - c->wlen, L->host_hdr, L->c.path,
-                                L->c.new_conn);
+        len = load_http_request((char *)c->wbuf + c->wlen, c->wcap - c->wlen, L->host_hdr,
+                                L->c.path, L->c.new_conn);
         f->kind = 0;
     } else {
         char key[260];
@@ -346,7 +393,7 @@ static void on_readable(struct load *L, struct conn *c)
     if (L->c.proto == P_DNS) {
         uint8_t buf[65536];
         for (int i = 0; i < 64; i++) {
-            ssize_t k = recv(c->fd, buf, sizeof(buf), 0);
+            ssize_t k = L->io->recv(c->fd, buf, sizeof(buf), 0);
             if (k < 0) {
                 if (errno != EAGAIN) L->n.resets++; /* ICMP port unreachable ... */
                 return;
@@ -359,7 +406,8 @@ static void on_readable(struct load *L, struct conn *c)
                 continue;
             }
             uint32_t s = 0;
-            while (s < PIPE_MAX && !(c->q[s].t0 && c->q[s].id == id)) s++;
+            while (s < PIPE_MAX && !(c->q[s].t0 && c->q[s].id == id))
+                s++;
             if (s == PIPE_MAX) { /* late (already timed out) or forged */
                 L->n.bad_resp++;
                 continue;
@@ -384,7 +432,7 @@ static void on_readable(struct load *L, struct conn *c)
             c->rbuf = p;
             c->rcap = cap;
         }
-        ssize_t k = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+        ssize_t k = L->io->recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
         if (k < 0) {
             if (errno == EAGAIN) return;
             conn_fail(L, c, &L->n.resets);
@@ -498,8 +546,8 @@ static void run(struct load *L)
     uint64_t drain_until = 0;
     for (;;) {
         uint64_t now = axl_clock_ns();
-        if (!L->stopping && (now >= L->t_end || g_stop ||
-                             (L->c.requests && L->n.sent >= L->c.requests))) {
+        if (!L->stopping &&
+            (now >= L->t_end || g_stop || (L->c.requests && L->n.sent >= L->c.requests))) {
             L->stopping = 1;
             drain_until = now + (uint64_t)(L->c.timeout * 1e9);
         }
@@ -514,14 +562,14 @@ static void run(struct load *L)
         issue_due(L);
         int timeout_ms = 1;
         if (L->c.rate <= 0 && L->c.proto != P_DNS) timeout_ms = 50;
-        int n = epoll_wait(L->ep, evs, 256, timeout_ms);
+        int n = L->io->epoll_wait(L->ep, evs, 256, timeout_ms);
         for (int i = 0; i < n; i++) {
             struct conn *c = &L->conns[evs[i].data.u32];
             if (c->fd < 0) continue;
             if (c->state == CS_CONNECTING && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
                 int err = 0;
                 socklen_t el = sizeof(err);
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                L->io->getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
                 if (err) {
                     conn_fail(L, c, &L->n.connect_fail);
                     continue;
@@ -549,17 +597,25 @@ static void report(struct load *L, FILE *out, int json, double secs)
     const struct counters *n = &L->n;
     double rps = secs > 0 ? (double)n->done / secs : 0;
     static const char *const pname[] = {"", "http", "dns", "kv"};
+    static const char *const cname[] = {"kernel", "rtc", "isolated"};
     const double q[] = {0.5, 0.9, 0.99, 0.999};
     const char *const qn[] = {"p50", "p90", "p99", "p999"};
     if (!json) {
-        fprintf(out, "%s %s://%s: %llu requests in %.2f s (%.0f/s), %llu ok, %llu errors\n",
-                PROG, pname[L->c.proto], L->c.target_str, (unsigned long long)n->done, secs, rps,
-                (unsigned long long)n->ok, (unsigned long long)errors(n));
+        fprintf(
+            out,
+            "%s %s://%s from %s sockets: %llu requests in %.2f s (%.0f/s), %llu ok, %llu errors\n",
+            PROG, pname[L->c.proto], L->c.target_str,
+            L->client == CL_KERNEL ? "kernel"
+            : L->client == CL_RTC  ? "Axolotl (run-to-completion)"
+                                   : "Axolotl (isolated)",
+            (unsigned long long)n->done, secs, rps, (unsigned long long)n->ok,
+            (unsigned long long)errors(n));
         fprintf(out, "latency us: mean %.1f", hist_mean(&L->h) / 1e3);
         for (int i = 0; i < 4; i++)
             fprintf(out, " %s %.1f", qn[i], hist_pct(&L->h, q[i]) / 1e3);
         fprintf(out, " max %.1f\n", L->h.n ? L->h.max / 1e3 : 0.0);
-        fprintf(out, "connections %llu (failed %llu), resets %llu, bad responses %llu, timeouts %llu\n",
+        fprintf(out,
+                "connections %llu (failed %llu), resets %llu, bad responses %llu, timeouts %llu\n",
                 (unsigned long long)n->connects, (unsigned long long)n->connect_fail,
                 (unsigned long long)n->resets, (unsigned long long)n->bad_resp,
                 (unsigned long long)n->timeouts);
@@ -573,26 +629,36 @@ static void report(struct load *L, FILE *out, int json, double secs)
                     (unsigned long long)n->kv[3], (unsigned long long)n->kv[4],
                     (unsigned long long)n->kv[5]);
         if (L->c.proto == P_DNS)
-            fprintf(out, "dns: noerror %llu nxdomain %llu servfail %llu refused %llu formerr %llu "
-                         "truncated %llu\n",
+            fprintf(out,
+                    "dns: noerror %llu nxdomain %llu servfail %llu refused %llu formerr %llu "
+                    "truncated %llu\n",
                     (unsigned long long)n->rcode[0], (unsigned long long)n->rcode[3],
                     (unsigned long long)n->rcode[2], (unsigned long long)n->rcode[5],
                     (unsigned long long)n->rcode[1], (unsigned long long)n->truncated);
         if (L->c.rate > 0)
-            fprintf(out, "open loop at %.0f/s: longest backlog %llu requests, %llu due but never "
-                         "sent (the server was behind)\n",
+            fprintf(out,
+                    "open loop at %.0f/s: longest backlog %llu requests, %llu due but never "
+                    "sent (the server was behind)\n",
                     L->c.rate, (unsigned long long)n->backlog_max, (unsigned long long)n->unsent);
+        if (L->client != CL_KERNEL) {
+            fprintf(out, "stack:");
+            for (size_t i = 0; i < NSTACK_CTR; i++)
+                if (L->stack_have[i])
+                    fprintf(out, " %s %llu", stack_ctr[i], (unsigned long long)L->stack_val[i]);
+            fprintf(out, "\n");
+        }
         return;
     }
     fprintf(out,
-            "{\"tool\":\"%s\",\"proto\":\"%s\",\"target\":\"%s\",\"mode\":\"%s\","
+            "{\"tool\":\"%s\",\"proto\":\"%s\",\"target\":\"%s\",\"client\":\"%s\",\"mode\":\"%s\","
             "\"connections\":%u,\"pipeline\":%u,\"new_conn\":%s,\"rate\":%.1f,"
             "\"seconds\":%.3f,\"requests\":%llu,\"ok\":%llu,\"errors\":%llu,\"rps\":%.1f,"
             "\"bytes_in\":%llu,\"latency_us\":{\"mean\":%.2f",
-            PROG, pname[L->c.proto], L->c.target_str, L->c.rate > 0 ? "open" : "closed",
-            L->c.conns, L->c.pipeline, L->c.new_conn ? "true" : "false", L->c.rate, secs,
-            (unsigned long long)n->done, (unsigned long long)n->ok, (unsigned long long)errors(n),
-            rps, (unsigned long long)n->bytes_in, hist_mean(&L->h) / 1e3);
+            PROG, pname[L->c.proto], L->c.target_str, cname[L->client],
+            L->c.rate > 0 ? "open" : "closed", L->c.conns, L->c.pipeline,
+            L->c.new_conn ? "true" : "false", L->c.rate, secs, (unsigned long long)n->done,
+            (unsigned long long)n->ok, (unsigned long long)errors(n), rps,
+            (unsigned long long)n->bytes_in, hist_mean(&L->h) / 1e3);
     for (int i = 0; i < 4; i++)
         fprintf(out, ",\"%s\":%.2f", qn[i], hist_pct(&L->h, q[i]) / 1e3);
     fprintf(out, ",\"max\":%.2f},", L->h.n ? L->h.max / 1e3 : 0.0);
@@ -602,16 +668,29 @@ static void report(struct load *L, FILE *out, int json, double secs)
             "\"http_2xx\":%llu,\"http_3xx\":%llu,\"http_4xx\":%llu,\"http_5xx\":%llu,"
             "\"kv_hits\":%llu,\"kv_misses\":%llu,\"kv_stored\":%llu,\"kv_errors\":%llu,"
             "\"dns_noerror\":%llu,\"dns_nxdomain\":%llu,\"dns_refused\":%llu,"
-            "\"dns_truncated\":%llu}}\n",
+            "\"dns_truncated\":%llu}",
             (unsigned long long)n->connects, (unsigned long long)n->connect_fail,
             (unsigned long long)n->resets, (unsigned long long)n->bad_resp,
             (unsigned long long)n->timeouts, (unsigned long long)n->backlog_max,
-            (unsigned long long)n->unsent, (unsigned long long)n->http[2], (unsigned long long)n->http[3],
-            (unsigned long long)n->http[4], (unsigned long long)n->http[5],
-            (unsigned long long)n->kv[1], (unsigned long long)n->kv[2],
-            (unsigned long long)n->kv[3], (unsigned long long)n->kv[5],
-            (unsigned long long)n->rcode[0], (unsigned long long)n->rcode[3],
-            (unsigned long long)n->rcode[5], (unsigned long long)n->truncated);
+            (unsigned long long)n->unsent, (unsigned long long)n->http[2],
+            (unsigned long long)n->http[3], (unsigned long long)n->http[4],
+            (unsigned long long)n->http[5], (unsigned long long)n->kv[1],
+            (unsigned long long)n->kv[2], (unsigned long long)n->kv[3],
+            (unsigned long long)n->kv[5], (unsigned long long)n->rcode[0],
+            (unsigned long long)n->rcode[3], (unsigned long long)n->rcode[5],
+            (unsigned long long)n->truncated);
+    if (L->client != CL_KERNEL) {
+        fprintf(out, ",\"stack\":{");
+        const char *sep = "";
+        for (size_t i = 0; i < NSTACK_CTR; i++)
+            if (L->stack_have[i]) {
+                fprintf(out, "%s\"%s\":%llu", sep, stack_ctr[i],
+                        (unsigned long long)L->stack_val[i]);
+                sep = ",";
+            }
+        fprintf(out, "}");
+    }
+    fprintf(out, "}\n");
 }
 
 /* ---- set-up ------------------------------------------------------------------------------ */
@@ -650,6 +729,7 @@ int main(int argc, char **argv)
     c->value_size = 64;
     c->get_ratio = 0.9;
     uint32_t cpu = 0xffffffffu;
+    struct axl_mode_flags mf = {0};
     const struct axl_opt opts[] = {
         {"target", 't', AXL_OPT_STR, "IP:PORT", "the server (required)", &c->target_str},
         {"connections", 'c', AXL_OPT_U32, "N",
@@ -660,8 +740,8 @@ int main(int argc, char **argv)
          86400},
         {"requests", 'n', AXL_OPT_U32, "N", "stop after N requests (default: by --duration)",
          &c->requests},
-        {"rate", 'R', AXL_OPT_DOUBLE, "R",
-         "open loop: R requests/s in all (default: closed loop)", &c->rate, 0, 1e9},
+        {"rate", 'R', AXL_OPT_DOUBLE, "R", "open loop: R requests/s in all (default: closed loop)",
+         &c->rate, 0, 1e9},
         {"new-conn", 0, AXL_OPT_FLAG, NULL, "http/kv: a new connection for every request",
          &c->new_conn},
         {"timeout", 0, AXL_OPT_DOUBLE, "SEC",
@@ -675,8 +755,8 @@ int main(int argc, char **argv)
         {"host", 0, AXL_OPT_STR, "NAME", "http: the Host header (default: the target address)",
          &c->host},
         {"qname", 'q', AXL_OPT_MULTI, "NAME[:TYPE]",
-         "dns: a query (type default A); repeatable, picked at random", c->qname_arg, 0,
-         MAX_QNAMES, &c->nqname},
+         "dns: a query (type default A); repeatable, picked at random", c->qname_arg, 0, MAX_QNAMES,
+         &c->nqname},
         {"edns", 0, AXL_OPT_FLAG, NULL, "dns: add an EDNS0 OPT record (4096-byte UDP payload)",
          &c->edns},
         {"get-ratio", 0, AXL_OPT_DOUBLE, "F", "kv: fraction of gets, the rest sets (default 0.9)",
@@ -685,14 +765,20 @@ int main(int argc, char **argv)
         {"key-size", 0, AXL_OPT_U32, "B", "kv: key length (default 32)", &c->key_size, 2, 250},
         {"value-size", 0, AXL_OPT_U32, "B", "kv: value length (default 64)", &c->value_size, 0,
          1u << 20},
+        AXL_MODE_OPTS(&mf),
         {0},
     };
     int first = axl_opts_parse(
-        argc, argv, PROG, "http|dns|kv --target IP:PORT [options]",
-        "Load generator for HTTP/1.1, DNS (UDP) and the memcached text protocol, over kernel "
-        "sockets: closed loop (each connection keeps --pipeline requests outstanding) or open "
-        "loop (--rate, latency measured from when each request was due). Prints requests/s, "
-        "errors by kind and a latency histogram (p50/p90/p99/p99.9); --json for machines. "
+        argc, argv, PROG,
+        "http|dns|kv --target IP:PORT [options] [--port SPEC --addr CIDR [--gw IP] | --stack PATH]",
+        "Load generator for HTTP/1.1, DNS (UDP) and the memcached text protocol: closed loop "
+        "(each connection keeps --pipeline requests outstanding) or open loop (--rate, latency "
+        "measured from when each request was due). Prints requests/s, errors by kind and a "
+        "latency histogram (p50/p90/p99/p99.9); --json for machines. The client side is the "
+        "kernel's sockets unless a mode flag puts it on the Axolotl stack: --port/--addr "
+        "(run-to-completion, the stack inside this process on one port queue) or --stack "
+        "(isolated, attached to axl-stackd); the same event loop runs over the POSIX layer "
+        "then. One thread in every mode (one stack context). "
         "Exit status: 0 when every request got a good answer, 1 when some failed, 2 usage.",
         opts);
     if (first < 0) return 2;
@@ -701,7 +787,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *p = argv[first];
-    c->proto = !strcmp(p, "http") ? P_HTTP : !strcmp(p, "dns") ? P_DNS : !strcmp(p, "kv") ? P_KV : 0;
+    c->proto = !strcmp(p, "http")  ? P_HTTP
+               : !strcmp(p, "dns") ? P_DNS
+               : !strcmp(p, "kv")  ? P_KV
+                                   : 0;
     if (!c->proto) {
         fprintf(stderr, "%s: unknown protocol '%s': http, dns or kv\n", PROG, p);
         return 2;
@@ -763,6 +852,24 @@ int main(int argc, char **argv)
         snprintf(L.host_hdr, sizeof(L.host_hdr), "%s", c->host);
     else
         snprintf(L.host_hdr, sizeof(L.host_hdr), "%s", c->target_str);
+    struct axl_config acfg;
+    memset(&acfg, 0, sizeof(acfg));
+    acfg.name = PROG;
+    if (axl_mode_flags_given(&mf)) {
+        char err[512];
+        if (axl_mode_flags_config(&mf, &acfg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s: %s\n", PROG, err);
+            return 2;
+        }
+        if (c->conns > AXL_LOAD_STACK_CONNS_MAX) {
+            fprintf(stderr, "%s: --connections %u: at most %u on the Axolotl stack (one context)\n",
+                    PROG, c->conns, AXL_LOAD_STACK_CONNS_MAX);
+            return 2;
+        }
+        L.client = acfg.port ? CL_RTC : CL_ISOLATED;
+        /* a socket per connection plus slack for sockets still closing */
+        acfg.max_socks = c->conns + 64 > 4096 ? c->conns + 64 : 4096;
+    }
     if (cpu != 0xffffffffu) {
         cpu_set_t set;
         CPU_ZERO(&set);
@@ -781,7 +888,17 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
 
-    L.ep = epoll_create1(EPOLL_CLOEXEC);
+    L.io = &io_kernel;
+    if (L.client != CL_KERNEL) {
+        char err[512];
+        if (axp_init(&acfg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s: %s\n", PROG, err[0] ? err : strerror(errno));
+            return 1;
+        }
+        atexit(axp_exit); /* also on die(): RTC detaches from the port */
+        L.io = &io_axl;
+    }
+    L.ep = L.io->epoll_create1(EPOLL_CLOEXEC);
     if (L.ep < 0) die("epoll_create1 failed");
     L.conns = calloc(c->conns, sizeof(*L.conns));
     if (!L.conns) die("out of memory");
@@ -805,6 +922,8 @@ int main(int argc, char **argv)
         double due = c->rate * (secs < c->duration ? secs : c->duration);
         L.n.unsent = due > (double)L.n.sent ? (uint64_t)(due - (double)L.n.sent) : 0;
     }
+    for (size_t i = 0; L.client != CL_KERNEL && i < NSTACK_CTR; i++)
+        L.stack_have[i] = axl_stat(axp_ctx(), stack_ctr[i], &L.stack_val[i]) == 0;
     report(&L, stdout, 0, secs);
     if (c->json) {
         FILE *f = strcmp(c->json, "-") ? fopen(c->json, "w") : stdout;
@@ -824,7 +943,7 @@ int main(int argc, char **argv)
         free(c->dnsq[i]);
     free(L.conns);
     free(L.value);
-    close(L.ep);
+    L.io->close(L.ep);
     if (L.n.done == 0) {
         fprintf(stderr, "%s: no request was answered\n", PROG);
         return 1;

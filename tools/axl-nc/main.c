@@ -54,6 +54,7 @@
 
 #include "axl/axl.h"
 #include "axl/axl_priv.h"
+#include "axl/mode_flags.h"
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "core/log.h"
@@ -433,25 +434,12 @@ static void handle(struct nc *nc, const struct axl_event *e)
 int main(int argc, char **argv)
 {
     const char *stats_out = NULL, *cc_name = NULL;
-    const char *mflag[7] = {0}; /* stack port addr gw mac pcap mtu(as string) */
-    uint32_t listen_port = 0, count = 0, mtu = 0, pool_bufs = 16384;
+    struct axl_mode_flags mf = {0};
+    uint32_t listen_port = 0, count = 0, pool_bufs = 16384;
     int echo = 0, nodelay = 0, udp = 0, log_level = AXL_LOG_WARN;
     double timeout_s = 0, linger_s = 0, udp_wait_s = 2;
     const struct axl_opt opts[] = {
-        {"stack", 's', AXL_OPT_STR, "PATH",
-         "isolated mode: attach to axl-stackd at PATH (default $AXL_STACK, else "
-         "/run/axl/stack.sock) when --port is not given",
-         &mflag[0]},
-        {"port", 'p', AXL_OPT_STR, "SPEC", "run-to-completion: packet port (see axl-stackd --help)",
-         &mflag[1]},
-        {"addr", 'a', AXL_OPT_STR, "CIDR", "run-to-completion: our IPv4 address and prefix",
-         &mflag[2]},
-        {"gw", 'g', AXL_OPT_STR, "IP", "run-to-completion: default gateway", &mflag[3]},
-        {"mac", 0, AXL_OPT_STR, "MAC", "run-to-completion: MAC address override", &mflag[4]},
-        {"pcap", 0, AXL_OPT_STR, "FILE", "run-to-completion: write every frame to FILE",
-         &mflag[5]},
-        {"mtu", 0, AXL_OPT_U32, "N", "run-to-completion: IP MTU (default: the port's)", &mtu, 576,
-         9000},
+        AXL_MODE_OPTS_SHORT(&mf, 's', 'p', 'a', 'g'),
         {"listen", 'l', AXL_OPT_U32, "PORT", "listen on PORT instead of connecting", &listen_port,
          1, 65535},
         {"echo", 'e', AXL_OPT_FLAG, NULL, "with -l: serve RFC 862 echo to any number of clients",
@@ -493,24 +481,11 @@ int main(int argc, char **argv)
     struct axl_config cfg;
     char err[512];
     memset(&cfg, 0, sizeof(cfg));
-    static const char *const mnames[6] = {"stack", "port", "addr", "gw", "mac", "pcap"};
-    for (int i = 0; i < 6; i++) {
-        if (mflag[i] && axl_mode_opt(&cfg, mnames[i], mflag[i], err, sizeof(err)) < 0) {
-            fprintf(stderr, "%s: %s\n", PROG, err);
-            return 2;
-        }
+    if (axl_mode_flags_config(&mf, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: %s (try --help)\n", PROG, err);
+        return 2;
     }
-    cfg.mtu = mtu;
     cfg.name = PROG;
-    if (cfg.port && !cfg.addr) {
-        fprintf(stderr, "%s: --port needs --addr (try --help)\n", PROG);
-        return 2;
-    }
-    if (!cfg.port && (cfg.addr || cfg.gw || cfg.mac || cfg.pcap || mtu)) {
-        fprintf(stderr, "%s: --addr/--gw/--mac/--pcap/--mtu need --port (run-to-completion)\n",
-                PROG);
-        return 2;
-    }
     uint32_t dest = 0, dport = 0;
     if (listen_port) {
         if (first != argc) {
