@@ -223,6 +223,9 @@ struct afxdp {
     struct xdp_dev *dev;
     int zerocopy;
     struct xdp_statistics last; /* kernel counters already folded into stats */
+    /* where open() spent its time (the info line; restart-to-serving) */
+    uint64_t t_umem, t_bind; /* ns: UMEM registration, socket create + bind */
+    uint32_t busy, zc_refused; /* EBUSY retries, zero-copy refusals before copy mode */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -976,6 +979,8 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
     const uint64_t t0 = axl_clock_ns();
 
     err = xsk_umem__create(&x->umem, x->pool->base, x->pool->size, &x->fill, &x->comp, &uc);
+    const uint64_t t1 = axl_clock_ns();
+    x->t_umem = t1 - t0;
     if (err) {
         x->umem = NULL;
         axl_err(MOD, "%s: cannot register the pool as UMEM (%zu bytes, frame %u): %s",
@@ -998,6 +1003,7 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
         if (err != -EBUSY && zc && zc_opt < 0) {
             axl_debug(MOD, "%s q%u: zero-copy bind refused (%s), trying copy mode", cfg->name,
                       cfg->queue, axl_strerror(err));
+            x->zc_refused++;
             zc = 0;
             continue;
         }
@@ -1008,6 +1014,8 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
         x->umem = NULL;
         return err;
     }
+    x->t_bind = axl_clock_ns() - t1;
+    x->busy = busy;
     if (busy)
         axl_info(MOD, "%s q%u: queue still held by its previous socket; bound after %u retries, "
                       "%.1f ms (UMEM kept registered)",
@@ -1027,6 +1035,8 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     socklen_t olen = sizeof(xo);
     uint32_t ifmtu = 0, q = cfg->queue, rxroom;
     int ifindex, nrxq, err;
+    const uint64_t t_open = axl_clock_ns();
+    uint64_t t_sock, t_map;
 
     err = afxdp_parse_opts(cfg, &o);
     if (err)
@@ -1083,6 +1093,7 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     p->priv = x;
 
     /* zc=auto: zero-copy first; any refusal (EOPNOTSUPP on veth) -> copy. */
+    t_sock = axl_clock_ns();
     err = afxdp_socket(x, cfg, o.zc);
     if (err)
         goto err;
@@ -1110,6 +1121,7 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
         goto err;
     }
 
+    t_map = axl_clock_ns();
     err = bpf_map_update_elem(d->map_fd, &q, &x->xsk_fd, BPF_ANY);
     if (err) {
         err = -errno;
@@ -1124,9 +1136,18 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     rxroom = pool->buf_size - AXL_MAX(pool->headroom, (uint32_t)XDP_PACKET_HEADROOM);
     p->max_frame = AXL_MIN(rxroom, p->mtu + 14);
     p->ifindex = ifindex;
-    axl_info(MOD, "%s q%u: AF_XDP socket in %s mode (XDP %s), ring %u, fill %u, tx budget %u",
+    snprintf(p->open_note, sizeof(p->open_note),
+             "UMEM %.1f, bind %.1f%s, rest %.1f, xskmap %.2f ms; %u EBUSY retries",
+             (double)x->t_umem / 1e6, (double)x->t_bind / 1e6,
+             x->zc_refused ? " (zero-copy refused first)" : "",
+             (double)(t_map - t_sock - x->t_umem - x->t_bind) / 1e6,
+             (double)(axl_clock_ns() - t_map) / 1e6, x->busy);
+    axl_info(MOD,
+             "%s q%u: AF_XDP socket in %s mode (XDP %s), ring %u, fill %u, tx budget %u; "
+             "opened in %.1f ms (checks %.1f, %s)",
              cfg->name, q, x->zerocopy ? "zero-copy" : "copy", mode_name(d->mode), x->ring,
-             x->fill_held, x->kick_budget);
+             x->fill_held, x->kick_budget, (double)(axl_clock_ns() - t_open) / 1e6,
+             (double)(t_sock - t_open) / 1e6, p->open_note);
     return 0;
 err:
     if (x) {

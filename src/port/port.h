@@ -107,6 +107,7 @@ struct axl_port {
     int ifindex;           /* 0 if not a kernel interface */
     struct axl_pcap *pcap; /* mirror, or NULL */
     void *priv;            /* backend state */
+    char open_note[128];   /* the backend's account of open() (where the time went), or "" */
 };
 
 /* The backends (one file each). */

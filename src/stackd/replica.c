@@ -722,12 +722,13 @@ int replica_main(const struct replica_args *a)
     char ab[16];
     axl_info("replica",
              "replica %u ready (%s): %s queue %u, %s/%u, %u buffers%s, %u service%s; "
-             "set-up %.1f ms (pool %.1f%s, queue %.1f, engine %.1f)%s",
+             "set-up %.1f ms (pool %.1f%s, queue %.1f%s%s, engine %.1f)%s",
              a->id.replica, a->id.mode == AXL_RSTAT_RESTART ? "restart mode" : "fresh", cfg->port,
              queue, axl_fmt_ipv4(cfg->addr.addr, ab), cfg->addr.prefix, cfg->pool_bufs,
              pool.hugepages ? " (hugepages)" : "", nsocks + ntecho, nsocks + ntecho == 1 ? "" : "s",
              (double)(t_set - t_go) / 1e6, pool_ms, standby ? " beforehand" : "",
-             (double)(t_engine - t_queue) / 1e6, (double)(t_set - t_engine) / 1e6,
+             (double)(t_engine - t_queue) / 1e6, port.open_note[0] ? ": " : "", port.open_note,
+             (double)(t_set - t_engine) / 1e6,
              a->gate_fd >= 0 && !standby ? ", then the start gate" : "");
 
     struct replica_loop *L = calloc(1, sizeof(*L));

@@ -34,10 +34,12 @@ pid0=$(replica_field 0 pid)
 DUR=$(awk -v k="$KILLS" 'BEGIN { printf "%d", 4 + k * 2.5 }')
 p0=$(replica_stat 0 TcpPassiveOpens); q0=$(replica_stat 1 TcpPassiveOpens)
 T0=$(date +%s.%N)
-in_c taskset -c 0 "$CONNS" --conns "$STEADY" --interval-us 1000 --seconds "$DUR" \
+in_c taskset -c 0 "$CONNS" --conns "$STEADY" --interval-us 1000 --seconds "$DUR" --gap-log 10 \
   stream "$ADDR_S" $PORT >"$TMPD/steady.out" 2>"$TMPD/steady.err" &
 SPID=$!
 since() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
+: >"$TMPD/events"
+event() { echo "$(date +%s.%N) $*" >>"$TMPD/events"; } # the timeline the gaps are laid against
 PIDS+=("$SPID")
 sleep 1
 d0=$(( $(replica_stat 0 TcpPassiveOpens) - p0 )); d1=$(( $(replica_stat 1 TcpPassiveOpens) - q0 ))
@@ -51,14 +53,17 @@ for ((k = 1; k <= KILLS; k++)); do
   sig=${sigs[$(((k - 1) % 3))]}
   old=$(replica_field 1 pid)
   # 4 connections streaming through replica 1 when it dies
+  event "victim-start $k"
   in_c taskset -c 1 "$CONNS" --conns 4 --interval-us 2000 --seconds 8 \
     stream "$ADDR_S" $PORT >"$TMPD/victim.$k" 2>&1 &
   VPID=$!
   for _ in $(seq 40); do [ "$(replica_stat 1 TcpCurrEstab)" -ge 4 ] && break; sleep 0.05; done
   sleep 0.2
   kills+=("$(since)")
+  event "kill $k"
   axlctl kill-replica 1 --signal "$sig" >/dev/null || echo "# kill $k: axlctl kill-replica failed"
   if wait_replica 1 "$k" 10 >/dev/null && [ "$(replica_field 1 pid)" != "$old" ]; then
+    event "back $k"
     back_ok=$((back_ok + 1))
     replica_field 1 restart_ms >>"$TMPD/restart_ms"
     replica_field 1 down_ms >>"$TMPD/down_ms"
@@ -77,8 +82,10 @@ for ((k = 1; k <= KILLS; k++)); do
     echo "# kill $k (SIG$sig): replica 1's connections: $v"
   fi
   # the listener is back: a new connection through queue 1 is echoed
+  event "victim-end $k"
   h=$(in_c taskset -c 1 "$CONNS" --conns 2 --echo --connect-timeout 5 --seconds 0 \
       hold "$ADDR_S" $PORT 2>&1 | head -n 1)
+  event "listener-checked $k"
   if [ "$(kv established <<<"$h")" = 2 ]; then listen_ok=$((listen_ok + 1)); else echo "# kill $k: $h"; fi
 done
 check "replica 1 came back after every kill ($back_ok/$KILLS)" [ "$back_ok" -eq "$KILLS" ]
@@ -93,6 +100,18 @@ wait "$SPID"
 s=$(cat "$TMPD/steady.out")
 echo "steady stream on replica 0: $s"
 echo "kills at (s after the stream started): ${kills[*]}"
+# Every gap >= 10 ms of the steady stream (several connections' gaps ending
+# within 20 ms of each other are one stall), with the last event of the
+# timeline before its start: does a stall coincide with a kill?
+grep '^gap ' "$TMPD/steady.err" | sed 's/[a-z]*=//g' | sort -k4 -n |
+  awk -v t0="$T0" 'NR == FNR { ev[++ne] = $1; evn[ne] = $2 " " $3; next }
+    { if (n && $4 - last <= 0.02) { c++; if ($3 > ms) ms = $3; last = $4; next }
+      if (n) out(); n = 1; c = 1; ms = $3; last = $4 }
+    function out(   s, j, b) { s = last - ms / 1000; b = 0
+      for (j = 1; j <= ne; j++) if (ev[j] <= s) b = j
+      printf "# stall: %.1f ms, %d connection(s), from %.3f s; last event before: %s\n", ms, c,
+        s - t0, b ? sprintf("%s at %.3f s (%+.1f ms)", evn[b], ev[b] - t0, (s - ev[b]) * 1000) : "none" }
+    END { if (n) out() }' "$TMPD/events" -
 check "steady stream: all $STEADY connections alive, none reset ($(kv alive <<<"$s") alive)" \
   [ "$(kv alive <<<"$s")" = "$STEADY" ]
 check "steady stream: every byte echoed exactly (mismatch=$(kv mismatch <<<"$s"))" \

@@ -11,6 +11,10 @@
  *         stream conns=K established=E alive=A reset=R eof=F errors=X
  *                mismatch=M sent=BYTES echoed=BYTES max_gap_ms=G p99_gap_ms=P
  *                max_gap_end_s=T (when the longest gap ended, s after the start)
+ *       With --gap-log MS every gap of at least MS ms is also written to
+ *       stderr as it ends: "gap conn=I ms=G end=T mono=M" (T: CLOCK_REALTIME, s since
+ *       the epoch, to be laid next to other processes' time stamps; mono=
+ *       the same end on CLOCK_MONOTONIC, as perf record -k mono stamps).
  *       gap: the time between two consecutive echo arrivals on one connection
  *       (max and p99 over every connection still alive at the end, the time
  *       from its last echo to the end included). It stops early when no
@@ -104,6 +108,7 @@ struct cfg {
     double seconds, connect_timeout;
     int echo;
     uint64_t kill_pid;
+    double gap_log_ms; /* stream: log gaps >= this (0 = none) */
     uint32_t src[MAXSRC];
     uint32_t nsrc;
     struct sockaddr_in dst;
@@ -309,6 +314,14 @@ static void run_stream(struct run *r)
                     if (buf[q] != pat(i, k->rx_off + (uint64_t)q)) mism++;
                 k->rx_off += (uint64_t)m;
                 echoed += (uint64_t)m;
+                if (r->c.gap_log_ms > 0 && k->last_rx_ns &&
+                    (double)(t - k->last_rx_ns) >= r->c.gap_log_ms * 1e6) {
+                    struct timespec rt;
+                    clock_gettime(CLOCK_REALTIME, &rt);
+                    fprintf(stderr, "gap conn=%u ms=%.1f end=%lld.%06ld mono=%.6f\n", i,
+                            (double)(t - k->last_rx_ns) / 1e6, (long long)rt.tv_sec,
+                            rt.tv_nsec / 1000, (double)t / 1e9);
+                }
                 if (t - k->last_rx_ns > k->max_gap_ns) {
                     k->max_gap_ns = t - k->last_rx_ns;
                     k->max_gap_end_ns = t;
@@ -494,6 +507,8 @@ int main(int argc, char **argv)
          &c->seconds, 0, 3600},
         {"connect-timeout", 0, AXL_OPT_DOUBLE, "S", "the connect phase ends after S (default 20)",
          &c->connect_timeout, 0.1, 3600},
+        {"gap-log", 0, AXL_OPT_DOUBLE, "MS", "stream: write every gap >= MS ms to stderr as it "
+         "ends (conn, length, CLOCK_REALTIME end)", &c->gap_log_ms, 0, 1e6},
         {"echo", 0, AXL_OPT_FLAG, NULL, "hold: check one echoed byte per connection", &c->echo},
         {"kill", 0, AXL_OPT_U64, "PID", "hold: SIGKILL PID once ready and time the closes",
          &c->kill_pid, 1, 4194304},
