@@ -37,6 +37,10 @@ T0=$(date +%s.%N)
 in_c taskset -c 0 "$CONNS" --conns "$STEADY" --interval-us 1000 --seconds "$DUR" --gap-log 10 \
   stream "$ADDR_S" $PORT >"$TMPD/steady.out" 2>"$TMPD/steady.err" &
 SPID=$!
+# The harness itself (this shell, axlctl, awk, ip netns exec) runs on CPU 1
+# from here on, with replica 1 and its clients: CPU 0 is the steady stream's
+# and replica 0's, whose gaps are measured.
+taskset -p -c 1 $$ >/dev/null || echo "# cannot pin the harness to CPU 1"
 since() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }'; }
 : >"$TMPD/events"
 event() { echo "$(date +%s.%N) $*" >>"$TMPD/events"; } # the timeline the gaps are laid against
@@ -93,6 +97,11 @@ check "replica 1's connections ended with a reset every time, no wrong byte ($rs
   [ "$rst_ok" -eq "$KILLS" ]
 check "replica 1's listener accepted and echoed after every restart ($listen_ok/$KILLS)" \
   [ "$listen_ok" -eq "$KILLS" ]
+# The standby takes over the dead replica's AF_XDP socket (still bound, frames
+# queued in its RX ring) instead of binding afresh; it is pre-forked once the
+# previous incarnation is ready, so at least one restart must have done so.
+took=$(grep -c 'replica 1 ready (restart mode).*socket taken over' "$TMPD/rc.err")
+check "replica 1 took over its queue's socket at restarts ($took/$KILLS)" [ "$took" -ge 1 ]
 check "replica 0 untouched (same pid, 0 restarts)" \
   test "$(replica_field 0 pid)" = "$pid0" -a "$(replica_field 0 restarts)" = 0
 
@@ -102,16 +111,25 @@ echo "steady stream on replica 0: $s"
 echo "kills at (s after the stream started): ${kills[*]}"
 # Every gap >= 10 ms of the steady stream (several connections' gaps ending
 # within 20 ms of each other are one stall), with the last event of the
-# timeline before its start: does a stall coincide with a kill?
+# timeline before its start, and whether it overlaps a restart window (kill
+# - 50 ms to back + 200 ms): does a stall coincide with a kill? The longest
+# stall in and out of those windows are reported apart: on a shared machine
+# the second is other work starving CPU 0 (docs/RELIABILITY.md).
 grep '^gap ' "$TMPD/steady.err" | sed 's/[a-z]*=//g' | sort -k4 -n |
-  awk -v t0="$T0" 'NR == FNR { ev[++ne] = $1; evn[ne] = $2 " " $3; next }
+  awk -v t0="$T0" -v near="$TMPD/stall_near" -v away="$TMPD/stall_away" '
+    NR == FNR { ev[++ne] = $1; evn[ne] = $2 " " $3
+                if ($2 == "kill") kt[$3] = $1; if ($2 == "back") bt[$3] = $1; next }
     { if (n && $4 - last <= 0.02) { c++; if ($3 > ms) ms = $3; last = $4; next }
       if (n) out(); n = 1; c = 1; ms = $3; last = $4 }
-    function out(   s, j, b) { s = last - ms / 1000; b = 0
+    function out(   s, j, b, k, w) { s = last - ms / 1000; b = 0; w = 0
       for (j = 1; j <= ne; j++) if (ev[j] <= s) b = j
-      printf "# stall: %.1f ms, %d connection(s), from %.3f s; last event before: %s\n", ms, c,
-        s - t0, b ? sprintf("%s at %.3f s (%+.1f ms)", evn[b], ev[b] - t0, (s - ev[b]) * 1000) : "none" }
+      for (k in kt) if (last >= kt[k] - 0.05 && s <= ((k in bt) ? bt[k] : kt[k] + 1) + 0.2) w = 1
+      print ms >> (w ? near : away)
+      printf "# stall: %.1f ms, %d connection(s), from %.3f s%s; last event before: %s\n", ms, c,
+        s - t0, w ? " (in a restart window)" : "",
+        b ? sprintf("%s at %.3f s (%+.1f ms)", evn[b], ev[b] - t0, (s - ev[b]) * 1000) : "none" }
     END { if (n) out() }' "$TMPD/events" -
+maxof() { sort -n "$1" 2>/dev/null | tail -n 1 | grep . || echo 0; }
 check "steady stream: all $STEADY connections alive, none reset ($(kv alive <<<"$s") alive)" \
   [ "$(kv alive <<<"$s")" = "$STEADY" ]
 check "steady stream: every byte echoed exactly (mismatch=$(kv mismatch <<<"$s"))" \
@@ -127,6 +145,8 @@ figure down_p99_ms "$(pctl 99 <"$TMPD/down_ms")"
 figure other_replica_conns_lost "$((STEADY - $(kv alive <<<"$s")))"
 figure other_replica_max_gap_ms "$(kv max_gap_ms <<<"$s")"
 figure other_replica_p99_gap_ms "$(kv p99_gap_ms <<<"$s")"
+figure other_replica_max_stall_in_restart_ms "$(maxof "$TMPD/stall_near")"
+figure other_replica_max_stall_elsewhere_ms "$(maxof "$TMPD/stall_away")"
 
 check "clean exit on SIGTERM" stop_stackd
 check "no sanitizer reports" no_sanitizer_errors rc
