@@ -111,19 +111,20 @@ echo "steady stream on replica 0: $s"
 echo "kills at (s after the stream started): ${kills[*]}"
 # Every gap >= 10 ms of the steady stream (several connections' gaps ending
 # within 20 ms of each other are one stall), with the last event of the
-# timeline before its start, and whether it overlaps a restart window (kill
-# - 50 ms to back + 200 ms): does a stall coincide with a kill? The longest
-# stall in and out of those windows are reported apart: on a shared machine
-# the second is other work starving CPU 0 (docs/RELIABILITY.md).
+# timeline before its start, and whether it began in a restart window (from
+# a kill to 500 ms after it: death, take-over, the new standby's set-up):
+# can a kill have caused it? The longest stall in and out of those windows
+# are reported apart: on a shared machine the second is other work starving
+# CPU 0 (docs/RELIABILITY.md).
 grep '^gap ' "$TMPD/steady.err" | sed 's/[a-z]*=//g' | sort -k4 -n |
   awk -v t0="$T0" -v near="$TMPD/stall_near" -v away="$TMPD/stall_away" '
     NR == FNR { ev[++ne] = $1; evn[ne] = $2 " " $3
-                if ($2 == "kill") kt[$3] = $1; if ($2 == "back") bt[$3] = $1; next }
+                if ($2 == "kill") kt[$3] = $1; next }
     { if (n && $4 - last <= 0.02) { c++; if ($3 > ms) ms = $3; last = $4; next }
       if (n) out(); n = 1; c = 1; ms = $3; last = $4 }
     function out(   s, j, b, k, w) { s = last - ms / 1000; b = 0; w = 0
       for (j = 1; j <= ne; j++) if (ev[j] <= s) b = j
-      for (k in kt) if (last >= kt[k] - 0.05 && s <= ((k in bt) ? bt[k] : kt[k] + 1) + 0.2) w = 1
+      for (k in kt) if (s >= kt[k] && s <= kt[k] + 0.5) w = 1
       print ms >> (w ? near : away)
       printf "# stall: %.1f ms, %d connection(s), from %.3f s%s; last event before: %s\n", ms, c,
         s - t0, w ? " (in a restart window)" : "",
