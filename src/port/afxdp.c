@@ -1038,6 +1038,16 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
  * every incarnation of the queue maps from the same memfd (pool.h
  * axl_pool_init_fd), so the frames are where they were.
  *
+ * Copy mode only (veth, and any driver without zero-copy): a buffer the
+ * kernel took from the fill ring is in the RX ring or, when that ring was
+ * full, in the kernel's free list, which cannot happen here as we never give
+ * the kernel more buffers than the RX ring holds (fill_target <= ring); a
+ * zero-copy driver keeps fill buffers in its hardware ring, invisible here,
+ * so a zero-copy socket is refused. A TX frame the kernel has consumed but
+ * not yet completed (its skb in flight) is in neither TX range: copy mode
+ * copied its bytes into the skb, and its late completion is counted as a
+ * tx error and ignored (the buffer is already free).
+ *
  * Who owns which buffer is rebuilt from the rings, the only state the dead
  * process left that matters (its own bookkeeping died with it), and every
  * value in them is checked, as it came from a process that may have crashed
@@ -1070,6 +1080,19 @@ static int afxdp_adopt(struct afxdp *x, const struct axl_port_cfg *cfg, int fd)
         axl_err(MOD, "%s q%u: the socket to take over is no AF_XDP socket", cfg->name, cfg->queue);
         close(fd);
         return AXL_EINVAL;
+    }
+    {
+        /* Zero-copy: the driver holds fill buffers in its own RX ring, which
+         * the rings do not show; taken for free they would be written twice. */
+        struct xdp_options xo;
+        socklen_t xlen = sizeof(xo);
+        memset(&xo, 0, sizeof(xo));
+        if (getsockopt(fd, SOL_XDP, XDP_OPTIONS, &xo, &xlen) || (xo.flags & XDP_OPTIONS_ZEROCOPY)) {
+            axl_info(MOD, "%s q%u: the socket to take over is in zero-copy mode (or unreadable); "
+                          "binding afresh", cfg->name, cfg->queue);
+            close(fd);
+            return AXL_ENOTSUP;
+        }
     }
     ro[0] = &off.fr;
     ro[1] = &off.cr;
