@@ -105,6 +105,34 @@ check "replica 1 took over its queue's socket at restarts ($took/$KILLS)" [ "$to
 check "replica 0 untouched (same pid, 0 restarts)" \
   test "$(replica_field 0 pid)" = "$pid0" -a "$(replica_field 0 restarts)" = 0
 
+# Frames that reach a replica's queue while it is down are not lost: its
+# successor takes the socket over with them in its RX ring. Replica 1 is
+# stopped (SIGSTOP: its socket keeps receiving), 5 UDP datagrams go to it
+# (through queue 1: sent from CPU 1), then it is killed; once the successor
+# serves, all 5 must come back echoed (binding afresh, they died with the
+# old socket).
+sleep 0.3 # the standby is forked when the last incarnation became ready
+axlctl kill-replica 1 --signal STOP >/dev/null || echo "# kill-replica 1 --signal STOP failed"
+in_c taskset -c 1 /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+for i in range(5): s.sendto(b"queued-%d" % i, (sys.argv[1], 7))
+print("sent", flush=True)
+got, t0 = set(), time.monotonic()
+while len(got) < 5 and time.monotonic() - t0 < 8:
+    try: got.add(s.recv(64))
+    except socket.timeout: pass
+print("echoed %d" % len(got), flush=True)' "$ADDR_S" >"$TMPD/queued.out" 2>&1 &
+QP=$!
+for _ in $(seq 100); do grep -q '^sent' "$TMPD/queued.out" && break; sleep 0.02; done
+sleep 0.1
+axlctl kill-replica 1 --signal KILL >/dev/null || echo "# kill-replica 1 --signal KILL failed"
+wait_replica 1 $((KILLS + 1)) 10 >/dev/null || echo "# replica 1 not back after the STOP/KILL"
+wait "$QP"
+q=$(grep '^echoed' "$TMPD/queued.out")
+check "datagrams that reached replica 1 while it was down were echoed by its successor ($q of 5)" \
+  [ "$q" = "echoed 5" ]
+
 wait "$SPID"
 s=$(cat "$TMPD/steady.out")
 echo "steady stream on replica 0: $s"
