@@ -95,15 +95,13 @@ int axl_pool_init_fd(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint
     size_t size = (size_t)nbufs * buf_size;
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size < size) return AXL_EINVAL;
-    /* A hugetlb file is sized in 2 MiB pages: map all of it (its size is a multiple). */
-    size_t len = round_up(size, (size_t)sysconf(_SC_PAGESIZE));
+    /* A hugetlb file reports its page size as the block size: map (and later
+     * unmap) whole huge pages of it. */
+    int huge = st.st_blksize >= (blksize_t)HUGE_2M;
+    size_t len = round_up(size, huge ? HUGE_2M : (size_t)sysconf(_SC_PAGESIZE));
     void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-    if (base == MAP_FAILED && (size_t)st.st_size >= round_up(size, HUGE_2M)) {
-        len = round_up(size, HUGE_2M);
-        base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-        p->hugepages = base != MAP_FAILED;
-    }
     if (base == MAP_FAILED) return AXL_ENOMEM;
+    p->hugepages = huge;
     p->base = base;
     p->map_len = len;
     p->shared = 1;

@@ -652,6 +652,11 @@ int replica_main(const struct replica_args *a)
          : a->pool_fd >= 0 /* the region every incarnation shares (supervisor.c pool_memfd) */
              ? axl_pool_init_fd(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM, a->pool_fd)
              : axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
+    if (rc < 0 && !a->dir && a->pool_fd >= 0) { /* a private pool: only no take-over then */
+        axl_warn("replica", "replica %u: shared pool region unusable (%s); private pool",
+                 a->id.replica, axl_strerror(rc));
+        rc = axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
+    }
     if (a->pool_fd >= 0) close(a->pool_fd); /* mapped (or failed): the fd is not needed */
     if (rc < 0) {
         fprintf(stderr, "%s: cannot create a pool of %u x %u B buffers: %s\n", PROG, cfg->pool_bufs,
