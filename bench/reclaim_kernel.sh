@@ -10,12 +10,13 @@
 # that many closes and rel_conns seeing them. Prints rel_conns's lines.
 # Needs root and a build (AXL_TOOLS, default ./build/tests/tools).
 set -u
+case "${1:-}" in -h|--help) sed -n '2,/^set -u$/{/^set -u$/d;p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export AXL_TOOLS=${AXL_TOOLS:-$ROOT/build/tests/tools}
 . "$ROOT/tests/integration/lib.sh"
-case "${1:-}" in -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 N=${1:-10000}
-[[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 20000 ] || die "CONNS: 1..20000"
+[[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 20000 ] ||
+  { echo "bench/reclaim_kernel.sh: CONNS must be 1..20000, not '$N' (--help)" >&2; exit 2; }
 [ -x "$AXL_TOOLS/rel_conns" ] || die "missing $AXL_TOOLS/rel_conns (make build-all)"
 netns_up 1
 in_s ip addr add "$ADDR_S/24" dev "$IF_S"

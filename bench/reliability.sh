@@ -27,7 +27,7 @@ BUILD=${AXL_BUILD:-$ROOT/build}
 OUT=${REL_OUT:-/tmp/axl-reliability.$$}
 mkdir -p "$OUT"
 [ "$(id -u)" = 0 ] || { echo "bench/reliability.sh: needs root (network namespaces)" >&2; exit 1; }
-case "${1:-}" in -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,/^set -u$/{/^set -u$/d;p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 CAMPAIGNS=("$@")
 [ ${#CAMPAIGNS[@]} -gt 0 ] || CAMPAIGNS=(replica app hostile synflood exhaust)
 
