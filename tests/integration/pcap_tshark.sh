@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # pcap_tshark.sh - an independent reader (tshark) must read the capture files
 # our pcap writer produces: frame count, lengths, addresses, ports and the
-# nanosecond timestamps. Needs build/asan/tests/tools/pcap_write (or the
-# release build's); prints PASS/FAIL and exits 0/1. No network, bounded time.
+# nanosecond timestamps. Needs $AXL_TOOLS/pcap_write (tests/run sets it from
+# AXL_BUILD), else build/asan/tests/tools/pcap_write (or the release build's);
+# prints PASS/FAIL and exits 0/1. No network, bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tool=""
-for t in build/asan/tests/tools/pcap_write build/tests/tools/pcap_write; do
+for t in "${AXL_TOOLS:-/nonexistent}/pcap_write" build/asan/tests/tools/pcap_write \
+  build/tests/tools/pcap_write; do
   [[ -x $t ]] && { tool=$t; break; }
 done
 [[ -n $tool ]] || { echo "FAIL pcap_tshark: build tests/tools/pcap_write first"; exit 1; }
