@@ -534,8 +534,8 @@ static int standby_wait(int fd, int *xsk)
     *xsk = -1;
     do {
         struct iovec iov = {&c, 1};
-        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-                           .msg_controllen = sizeof(u.b)};
+        struct msghdr m = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
         n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
         if (n == 1) {
             struct cmsghdr *h = CMSG_FIRSTHDR(&m);

@@ -260,8 +260,8 @@ static int pool_memfd(const struct stackd_cfg *cfg, uint32_t i)
     fd = memfd_create(name, MFD_CLOEXEC);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (fd < 0 || ftruncate(fd, (off_t)((size + page - 1) / page * page)) != 0) {
-        axl_warn("sup", "replica %u: no shared pool region (%s): restarts bind the queue afresh",
-                 i, strerror(errno));
+        axl_warn("sup", "replica %u: no shared pool region (%s): restarts bind the queue afresh", i,
+                 strerror(errno));
         if (fd >= 0) close(fd);
         return -1;
     }
