@@ -7,10 +7,12 @@
 #
 #   replica   20 replica kills (KILL/SEGV/ABRT) under TCP load      rel_replica_crash.sh
 #   app       an app with 4000 connections SIGKILLed, then 1000
-#             attach/50 connections/SIGKILL cycles                   rel_app_crash.sh
+#             attach/50 connections/SIGKILL cycles; then one with
+#             10,000 connections (16384 sockets per channel)        rel_app_crash.sh
 #   hostile   60 s of scribbling over every writable byte (ASan
 #             build: out-of-bounds reads would be reported)          rel_hostile.sh
-#   synflood  20 s SYN flood at 200,000 SYNs/s (asked)              rel_synflood.sh
+#   synflood  20 s SYN floods at 50,000, 100,000, 200,000 SYNs/s     rel_synflood.sh
+#             (asked; the flooder on the replica's CPU)
 #   exhaust   100,000 concurrent connections, then the limits        rel_exhaust.sh
 #
 # Default: all, in that order (about 25 minutes on the 2-vCPU VM). Needs root,
@@ -25,7 +27,7 @@ BUILD=${AXL_BUILD:-$ROOT/build}
 OUT=${REL_OUT:-/tmp/axl-reliability.$$}
 mkdir -p "$OUT"
 [ "$(id -u)" = 0 ] || { echo "bench/reliability.sh: needs root (network namespaces)" >&2; exit 1; }
-case "${1:-}" in -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,/^set -u$/{/^set -u$/d;p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 CAMPAIGNS=("$@")
 [ ${#CAMPAIGNS[@]} -gt 0 ] || CAMPAIGNS=(replica app hostile synflood exhaust)
 
@@ -50,9 +52,14 @@ fail=0
 for c in "${CAMPAIGNS[@]}"; do
   case "$c" in
     replica) run replica rel_replica_crash.sh release 600 REL_KILLS=20 REL_STEADY=8 || fail=1 ;;
-    app) run app rel_app_crash.sh release 1800 REL_APP_CONNS=4000 REL_CYCLES=1000 || fail=1 ;;
+    app) run app rel_app_crash.sh release 1800 REL_APP_CONNS=4000 REL_CYCLES=1000 || fail=1
+      run app10k rel_app_crash.sh release 600 REL_APP_CONNS=10000 REL_APP_SOCKS=16384 REL_CYCLES=0 ||
+        fail=1 ;;
     hostile) run hostile rel_hostile.sh asan 600 REL_HOSTILE_SECONDS=60 || fail=1 ;;
-    synflood) run synflood rel_synflood.sh release 300 REL_FLOOD_RATE=200000 REL_FLOOD_SECONDS=20 || fail=1 ;;
+    synflood) # a sweep: at which flood rate does the legitimate rate fall below half?
+      for r in 50000 100000 200000; do
+        run "synflood$((r / 1000))k" rel_synflood.sh release 300 REL_FLOOD_RATE=$r REL_FLOOD_SECONDS=20 || fail=1
+      done ;;
     exhaust) run exhaust rel_exhaust.sh release 900 REL_EXHAUST_CONNS=100000 REL_EXHAUST_PROCS=6 || fail=1 ;;
     *) echo "bench/reliability.sh: unknown campaign '$c' (replica app hostile synflood exhaust)" >&2; exit 2 ;;
   esac
@@ -62,7 +69,9 @@ echo
 echo "| campaign | figure | value |"
 echo "|---|---|---|"
 for c in "${CAMPAIGNS[@]}"; do
-  [ -f "$OUT/$c.log" ] && awk -v c="$c" '$1 == "figure" { v = $3; for (i = 4; i <= NF; i++) v = v " " $i;
-    printf "| %s | %s | %s |\n", c, $2, v }' "$OUT/$c.log"
+  case "$c" in synflood) set -- synflood50k synflood100k synflood200k ;; app) set -- app app10k ;;
+    *) set -- "$c" ;; esac
+  for c in "$@"; do [ -f "$OUT/$c.log" ] && awk -v c="$c" '$1 == "figure" { v = $3; for (i = 4; i <= NF; i++) v = v " " $i;
+    printf "| %s | %s | %s |\n", c, $2, v }' "$OUT/$c.log"; done
 done
 exit $fail

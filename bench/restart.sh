@@ -154,8 +154,9 @@ print("replica 1, UDP prober (1/ms): %d sent, %d echoed" % (s1, g1))
 PY
 tail -n 2 "$TMPD/flood.txt"
 grep -c 'serving again' "$TMPD/bench.err" | sed 's/^/restarts logged by the supervisor: /'
+grep -c 'ready (restart mode).*socket taken over' "$TMPD/bench.err" | sed 's/^/of which took over the dead replica'"'"'s queue socket: /'
 grep -E 'set-up' "$TMPD/bench.err" |
-  sed -E 's/.*set-up ([0-9.]+) ms \(pool ([0-9.]+)( beforehand)?, queue ([0-9.]+), engine ([0-9.]+)\)/\1 \2 \4 \5/' |
+  sed -E 's/.*set-up ([0-9.]+) ms \(pool ([0-9.]+)( beforehand)?, queue ([0-9.]+)(: .*)?, engine ([0-9.]+)\).*/\1 \2 \4 \6/' |
   awk 'NR > 2 { n++; t += $1; p += $2; q += $3; e += $4 }
        END { if (n) printf "replica set-up, mean of %d restarts: %.1f ms (pool %.1f, queue %.1f, engine %.1f)\n", n, t / n, p / n, q / n, e / n }'
 [ -n "${AXL_BENCH_KEEP:-}" ] && cp "$TMPD"/probe?.txt "$TMPD"/kills.txt "$TMPD"/restarts.txt "$TMPD"/bench.err "$AXL_BENCH_KEEP"/

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/compiler.h"
@@ -56,19 +57,61 @@ static size_t round_up(size_t v, size_t a)
     return (v + a - 1) / a * a;
 }
 
-/* Length actually mapped (for munmap): the region rounded up to its page size. */
-static size_t pool_map_len(const struct axl_pool *p)
+static int pool_bad_args(uint32_t nbufs, uint32_t buf_size, uint32_t headroom)
 {
-    size_t page = p->hugepages ? HUGE_2M : (size_t)sysconf(_SC_PAGESIZE);
-    return round_up(p->size, page);
+    return nbufs == 0 || nbufs > AXL_POOL_MAX_BUFS || !axl_is_pow2(buf_size) ||
+           buf_size < AXL_POOL_BUF_MIN || buf_size > AXL_POOL_BUF_MAX || headroom >= buf_size;
+}
+
+/* The metadata over a mapped region (base, map_len, hugepages already set). */
+static int pool_meta(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom)
+{
+    p->size = (size_t)nbufs * buf_size;
+    p->buf_size = buf_size;
+    p->nbufs = nbufs;
+    p->headroom = headroom;
+    p->free_idx = malloc((size_t)nbufs * sizeof(*p->free_idx));
+    p->pkts = calloc(nbufs, sizeof(*p->pkts));
+    if (!p->free_idx || !p->pkts) {
+        axl_pool_fini(p);
+        return AXL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < nbufs; i++) {
+        struct axl_pkt *pkt = &p->pkts[i];
+        pkt->idx = i;
+        pkt->data = axl_pool_buf(p, i) + headroom;
+        /* Pushed in reverse so the first allocations return buffers 0, 1, 2... */
+        p->free_idx[i] = nbufs - 1 - i;
+    }
+    p->nfree = nbufs;
+    return 0;
+}
+
+int axl_pool_init_fd(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom,
+                     int fd)
+{
+    memset(p, 0, sizeof(*p));
+    if (pool_bad_args(nbufs, buf_size, headroom) || fd < 0) return AXL_EINVAL;
+    size_t size = (size_t)nbufs * buf_size;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size < size) return AXL_EINVAL;
+    /* A hugetlb file reports its page size as the block size: map (and later
+     * unmap) whole huge pages of it. */
+    int huge = st.st_blksize >= (blksize_t)HUGE_2M;
+    size_t len = round_up(size, huge ? HUGE_2M : (size_t)sysconf(_SC_PAGESIZE));
+    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (base == MAP_FAILED) return AXL_ENOMEM;
+    p->hugepages = huge;
+    p->base = base;
+    p->map_len = len;
+    p->shared = 1;
+    return pool_meta(p, nbufs, buf_size, headroom);
 }
 
 int axl_pool_init(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom)
 {
     memset(p, 0, sizeof(*p));
-    if (nbufs == 0 || nbufs > AXL_POOL_MAX_BUFS || !axl_is_pow2(buf_size) ||
-        buf_size < AXL_POOL_BUF_MIN || buf_size > AXL_POOL_BUF_MAX || headroom >= buf_size)
-        return AXL_EINVAL;
+    if (pool_bad_args(nbufs, buf_size, headroom)) return AXL_EINVAL;
 
     size_t size = (size_t)nbufs * buf_size;
     void *base = MAP_FAILED;
@@ -88,31 +131,14 @@ int axl_pool_init(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_
     }
 
     p->base = base;
-    p->size = size;
-    p->buf_size = buf_size;
-    p->nbufs = nbufs;
-    p->headroom = headroom;
     p->hugepages = huge;
-    p->free_idx = malloc((size_t)nbufs * sizeof(*p->free_idx));
-    p->pkts = calloc(nbufs, sizeof(*p->pkts));
-    if (!p->free_idx || !p->pkts) {
-        axl_pool_fini(p);
-        return AXL_ENOMEM;
-    }
-    for (uint32_t i = 0; i < nbufs; i++) {
-        struct axl_pkt *pkt = &p->pkts[i];
-        pkt->idx = i;
-        pkt->data = axl_pool_buf(p, i) + headroom;
-        /* Pushed in reverse so the first allocations return buffers 0, 1, 2... */
-        p->free_idx[i] = nbufs - 1 - i;
-    }
-    p->nfree = nbufs;
-    return 0;
+    p->map_len = round_up(size, huge ? HUGE_2M : (size_t)sysconf(_SC_PAGESIZE));
+    return pool_meta(p, nbufs, buf_size, headroom);
 }
 
 void axl_pool_fini(struct axl_pool *p)
 {
-    if (p->base) munmap(p->base, pool_map_len(p));
+    if (p->base) munmap(p->base, p->map_len);
     free(p->free_idx);
     free(p->pkts);
     memset(p, 0, sizeof(*p));

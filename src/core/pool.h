@@ -87,6 +87,8 @@ struct axl_pool {
     uint64_t lent_total;   /* axl_pkt_lend calls */
     uint64_t lend_returns; /* frees that handed a lent buffer back to its owner */
     int hugepages;         /* 1 if the region is backed by 2 MiB pages */
+    int shared;            /* 1 if the region is a shared mapping of a memfd (init_fd) */
+    size_t map_len;        /* bytes mapped at base */
 };
 
 /* Create a pool. Tries MAP_HUGETLB first when the region is >= 2 MiB, falls
@@ -95,6 +97,15 @@ struct axl_pool {
  * AXL_POOL_BUF_MAX], headroom >= buf_size) / AXL_ENOMEM. The region is
  * pre-faulted. fini is safe on a zeroed or failed pool. */
 int axl_pool_init(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom);
+/* Like axl_pool_init, but the region is the memory file fd (at least
+ * nbufs * buf_size bytes; a memfd, made with MFD_HUGETLB or not), mapped
+ * shared and populated: every process that maps it sees the same buffers.
+ * The incarnations of one replica share their region this way, so that a
+ * successor can take over the AF_XDP socket (its UMEM) of one that died
+ * (port.h cfg->adopt). The metadata is this process's own, all free. fd
+ * stays the caller's. 0 or AXL_EINVAL / AXL_ENOMEM. */
+int axl_pool_init_fd(struct axl_pool *p, uint32_t nbufs, uint32_t buf_size, uint32_t headroom,
+                     int fd);
 void axl_pool_fini(struct axl_pool *p);
 
 /* Allocate one buffer: data = buffer start + headroom, len = 0, flags = INUSE,

@@ -77,6 +77,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -223,6 +224,14 @@ struct afxdp {
     struct xdp_dev *dev;
     int zerocopy;
     struct xdp_statistics last; /* kernel counters already folded into stats */
+    /* where open() spent its time (the info line; restart-to-serving) */
+    uint64_t t_umem, t_bind; /* ns: UMEM registration, socket create + bind */
+    uint32_t busy, zc_refused; /* EBUSY retries, zero-copy refusals before copy mode */
+    /* A socket taken over from a dead predecessor (afxdp_adopt): no libxdp
+     * objects, our own ring mappings (fill, comp, rx, tx). */
+    int adopted;
+    void *rmap[4];
+    size_t rlen[4];
 };
 
 /* ------------------------------------------------------------------------ */
@@ -976,6 +985,8 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
     const uint64_t t0 = axl_clock_ns();
 
     err = xsk_umem__create(&x->umem, x->pool->base, x->pool->size, &x->fill, &x->comp, &uc);
+    const uint64_t t1 = axl_clock_ns();
+    x->t_umem = t1 - t0;
     if (err) {
         x->umem = NULL;
         axl_err(MOD, "%s: cannot register the pool as UMEM (%zu bytes, frame %u): %s",
@@ -998,6 +1009,7 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
         if (err != -EBUSY && zc && zc_opt < 0) {
             axl_debug(MOD, "%s q%u: zero-copy bind refused (%s), trying copy mode", cfg->name,
                       cfg->queue, axl_strerror(err));
+            x->zc_refused++;
             zc = 0;
             continue;
         }
@@ -1008,6 +1020,8 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
         x->umem = NULL;
         return err;
     }
+    x->t_bind = axl_clock_ns() - t1;
+    x->busy = busy;
     if (busy)
         axl_info(MOD, "%s q%u: queue still held by its previous socket; bound after %u retries, "
                       "%.1f ms (UMEM kept registered)",
@@ -1015,9 +1029,218 @@ static int afxdp_socket(struct afxdp *x, const struct axl_port_cfg *cfg, int zc_
     return 0;
 }
 
+/* Take over the queue's socket from a replica that died (cfg->adopt: the
+ * supervisor kept a copy of its fd and handed it to us). The socket stays
+ * bound and in the XSKMAP, so there is no bind to wait for: the kernel
+ * releases a dead owner's socket only after an RCU grace period and a work
+ * item under the RTNL lock (afxdp_socket: EBUSY), 4-60 ms on a loaded
+ * machine, while this is a few mmap calls. The UMEM is the pool region, which
+ * every incarnation of the queue maps from the same memfd (pool.h
+ * axl_pool_init_fd), so the frames are where they were.
+ *
+ * Copy mode only (veth, and any driver without zero-copy): a buffer the
+ * kernel took from the fill ring is in the RX ring or, when that ring was
+ * full, in the kernel's free list, which cannot happen here as we never give
+ * the kernel more buffers than the RX ring holds (fill_target <= ring); a
+ * zero-copy driver keeps fill buffers in its hardware ring, invisible here,
+ * so a zero-copy socket is refused. A TX frame the kernel has consumed but
+ * not yet completed (its skb in flight) is in neither TX range: copy mode
+ * copied its bytes into the skb, and its late completion is counted as a
+ * tx error and ignored (the buffer is already free).
+ *
+ * Who owns which buffer is rebuilt from the rings, the only state the dead
+ * process left that matters (its own bookkeeping died with it), and every
+ * value in them is checked, as it came from a process that may have crashed
+ * while writing: fill ring [kernel consumer, producer) and RX ring
+ * [consumer, producer) are the kernel's (OWN_FILL: they come back as RX
+ * descriptors), TX ring [kernel consumer, producer) and completion ring
+ * [consumer, producer) are in flight (OWN_TX: they come back through the
+ * completion ring); every other buffer is free. Reading each kernel-moved
+ * index before the other end means a buffer moving meanwhile is counted in
+ * both ranges (the marks are a set) and never in none. RX descriptors the
+ * dead replica had peeked but not released are received again (a duplicate
+ * that TCP discards). 0, or negative AXL_E* (the caller closes nothing: fd
+ * is closed here on failure, and opens afresh). */
+static int afxdp_adopt(struct afxdp *x, const struct axl_port_cfg *cfg, int fd)
+{
+    static const off_t pgoff[4] = {XDP_UMEM_PGOFF_FILL_RING, XDP_UMEM_PGOFF_COMPLETION_RING,
+                                   XDP_PGOFF_RX_RING, XDP_PGOFF_TX_RING};
+    struct xdp_mmap_offsets off;
+    socklen_t olen = sizeof(off);
+    int domain = 0;
+    socklen_t dlen = sizeof(domain);
+    const struct xdp_ring_offset *ro[4];
+    struct axl_pool *pool = x->pool;
+    const uint32_t n = x->ring;
+    uint32_t fill_n = 0, tx_n = 0;
+    int err = AXL_EINVAL;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) || domain != AF_XDP ||
+        getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &olen) || olen != sizeof(off)) {
+        axl_err(MOD, "%s q%u: the socket to take over is no AF_XDP socket", cfg->name, cfg->queue);
+        close(fd);
+        return AXL_EINVAL;
+    }
+    {
+        /* Zero-copy: the driver holds fill buffers in its own RX ring, which
+         * the rings do not show; taken for free they would be written twice. */
+        struct xdp_options xo;
+        socklen_t xlen = sizeof(xo);
+        memset(&xo, 0, sizeof(xo));
+        if (getsockopt(fd, SOL_XDP, XDP_OPTIONS, &xo, &xlen) || (xo.flags & XDP_OPTIONS_ZEROCOPY)) {
+            axl_info(MOD, "%s q%u: the socket to take over is in zero-copy mode (or unreadable); "
+                          "binding afresh", cfg->name, cfg->queue);
+            close(fd);
+            return AXL_ENOTSUP;
+        }
+    }
+    ro[0] = &off.fr;
+    ro[1] = &off.cr;
+    ro[2] = &off.rx;
+    ro[3] = &off.tx;
+    for (int i = 0; i < 4; i++) {
+        size_t esz = i < 2 ? sizeof(uint64_t) : sizeof(struct xdp_desc);
+        x->rlen[i] = ro[i]->desc + (size_t)n * esz;
+        x->rmap[i] = mmap(NULL, x->rlen[i], PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                          pgoff[i]);
+        if (x->rmap[i] == MAP_FAILED) { /* e.g. rings of another size than ring= */
+            err = -errno;
+            x->rmap[i] = NULL;
+            axl_err(MOD, "%s q%u: cannot map ring %d of the socket to take over: %s", cfg->name,
+                    cfg->queue, i, axl_strerror(err));
+            goto fail;
+        }
+    }
+#define RING_SET(r, i)                                                                             \
+    do {                                                                                           \
+        (r)->mask = n - 1;                                                                         \
+        (r)->size = n;                                                                             \
+        (r)->producer = (uint32_t *)((char *)x->rmap[i] + ro[i]->producer);                        \
+        (r)->consumer = (uint32_t *)((char *)x->rmap[i] + ro[i]->consumer);                        \
+        (r)->ring = (char *)x->rmap[i] + ro[i]->desc;                                              \
+        (r)->flags = (uint32_t *)((char *)x->rmap[i] + ro[i]->flags);                              \
+    } while (0)
+    RING_SET(&x->fill, 0);
+    RING_SET(&x->comp, 1);
+    RING_SET(&x->rx, 2);
+    RING_SET(&x->tx, 3);
+#undef RING_SET
+    /* Kernel-moved index first (see above); ours are still (the writer is dead). */
+    uint32_t fcons = __atomic_load_n(x->fill.consumer, __ATOMIC_ACQUIRE);
+    uint32_t fprod = __atomic_load_n(x->fill.producer, __ATOMIC_ACQUIRE);
+    uint32_t rprod = __atomic_load_n(x->rx.producer, __ATOMIC_ACQUIRE);
+    uint32_t rcons = __atomic_load_n(x->rx.consumer, __ATOMIC_ACQUIRE);
+    uint32_t tcons = __atomic_load_n(x->tx.consumer, __ATOMIC_ACQUIRE);
+    uint32_t tprod = __atomic_load_n(x->tx.producer, __ATOMIC_ACQUIRE);
+    uint32_t cprod = __atomic_load_n(x->comp.producer, __ATOMIC_ACQUIRE);
+    uint32_t ccons = __atomic_load_n(x->comp.consumer, __ATOMIC_ACQUIRE);
+    if (fprod - fcons > n || rprod - rcons > n || tprod - tcons > n || cprod - ccons > n) {
+        axl_err(MOD, "%s q%u: the rings of the socket to take over are inconsistent", cfg->name,
+                cfg->queue);
+        goto fail;
+    }
+    struct {
+        uint32_t from, to;
+        int desc; /* RX/TX descriptors (else addresses) */
+        const void *ring;
+        uint8_t mark;
+    } ranges[4] = {
+        {fcons, fprod, 0, x->fill.ring, OWN_FILL},
+        {rcons, rprod, 1, x->rx.ring, OWN_FILL},
+        {tcons, tprod, 1, x->tx.ring, OWN_TX},
+        {ccons, cprod, 0, x->comp.ring, OWN_TX},
+    };
+    for (int k = 0; k < 4; k++)
+        for (uint32_t i = ranges[k].from; i != ranges[k].to; i++) {
+            uint64_t addr = ranges[k].desc
+                                ? ((const struct xdp_desc *)ranges[k].ring)[i & (n - 1)].addr
+                                : ((const uint64_t *)ranges[k].ring)[i & (n - 1)];
+            if (addr >= pool->size)
+                goto bad;
+            uint32_t b = (uint32_t)(addr / pool->buf_size);
+            if (x->own[b] != OWN_NONE && x->own[b] != ranges[k].mark)
+                goto bad; /* one buffer both at the kernel's RX and in flight */
+            if (x->own[b] == OWN_NONE) {
+                x->own[b] = ranges[k].mark;
+                fill_n += ranges[k].mark == OWN_FILL;
+                tx_n += ranges[k].mark == OWN_TX;
+            }
+        }
+    /* Out of the (fresh) pool with them: take every buffer, give back the rest. */
+    {
+        struct axl_pkt **all = malloc((size_t)pool->nbufs * sizeof(*all));
+        uint32_t got = 0, k = 0, g;
+        if (!all) {
+            err = AXL_ENOMEM;
+            memset(x->own, OWN_NONE, pool->nbufs);
+            goto fail;
+        }
+        while (got < pool->nbufs &&
+               (g = axl_pkt_alloc_bulk(pool, all + got, AXL_MIN(AXDP_BATCH, pool->nbufs - got))))
+            got += g;
+        for (uint32_t i = 0; i < got; i++)
+            if (x->own[all[i]->idx] == OWN_NONE)
+                all[k++] = all[i];
+        axl_pkt_free_bulk(pool, all, k);
+        free(all);
+    }
+    x->fill.cached_prod = fprod;
+    x->fill.cached_cons = fcons + n;
+    x->tx.cached_prod = tprod;
+    x->tx.cached_cons = tcons + n;
+    x->rx.cached_cons = rcons;
+    x->rx.cached_prod = rprod;
+    x->comp.cached_cons = ccons;
+    x->comp.cached_prod = cprod;
+    x->fill_held = fill_n;
+    x->tx_held = tx_n;
+    x->xsk_fd = fd;
+    x->adopted = 1;
+    {   /* the kernel's counters are the socket's: count from here on */
+        socklen_t slen = sizeof(x->last);
+        if (getsockopt(fd, SOL_XDP, XDP_STATISTICS, &x->last, &slen))
+            memset(&x->last, 0, sizeof(x->last));
+    }
+    if (tprod != tcons) /* what the dead replica queued goes out now, before our first reply */
+        (void)sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+    axl_debug(MOD, "%s q%u: took over the socket: %u buffers at the kernel's RX, %u in flight",
+              cfg->name, cfg->queue, fill_n, tx_n);
+    return 0;
+bad:
+    axl_err(MOD, "%s q%u: the rings of the socket to take over hold a buffer twice or outside "
+                 "the pool",
+            cfg->name, cfg->queue);
+    memset(x->own, OWN_NONE, pool->nbufs);
+    err = AXL_EINVAL;
+fail:
+    for (int i = 0; i < 4; i++)
+        if (x->rmap[i])
+            munmap(x->rmap[i], x->rlen[i]);
+    memset(x->rmap, 0, sizeof(x->rmap));
+    memset(&x->fill, 0, sizeof(x->fill));
+    memset(&x->comp, 0, sizeof(x->comp));
+    memset(&x->rx, 0, sizeof(x->rx));
+    memset(&x->tx, 0, sizeof(x->tx));
+    close(fd);
+    return err;
+}
+
 static void afxdp_close(struct axl_port *p);
 
+static int afxdp_open_queue(struct axl_port *p, const struct axl_port_cfg *cfg, int *adopt_fd);
+
+/* open: cfg->adopt_fd is ours whatever happens (closed on failure). */
 static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
+{
+    int adopt_fd = cfg->adopt ? cfg->adopt_fd : -1;
+    int err = afxdp_open_queue(p, cfg, &adopt_fd);
+
+    if (err && adopt_fd >= 0)
+        close(adopt_fd);
+    return err;
+}
+
+static int afxdp_open_queue(struct axl_port *p, const struct axl_port_cfg *cfg, int *adopt_fd)
 {
     struct axl_pool *pool = cfg->pool;
     struct afxdp_opts o;
@@ -1027,6 +1250,8 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     socklen_t olen = sizeof(xo);
     uint32_t ifmtu = 0, q = cfg->queue, rxroom;
     int ifindex, nrxq, err;
+    const uint64_t t_open = axl_clock_ns();
+    uint64_t t_sock, t_map;
 
     err = afxdp_parse_opts(cfg, &o);
     if (err)
@@ -1082,11 +1307,19 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     }
     p->priv = x;
 
-    /* zc=auto: zero-copy first; any refusal (EOPNOTSUPP on veth) -> copy. */
-    err = afxdp_socket(x, cfg, o.zc);
+    t_sock = axl_clock_ns();
+    if (*adopt_fd >= 0) { /* the dead predecessor's socket, still bound */
+        int fd = *adopt_fd;
+        *adopt_fd = -1; /* afxdp_adopt closes it on failure */
+        err = afxdp_adopt(x, cfg, fd);
+        x->t_bind = axl_clock_ns() - t_sock;
+    } else { /* zc=auto: zero-copy first; any refusal (EOPNOTSUPP on veth) -> copy. */
+        err = afxdp_socket(x, cfg, o.zc);
+    }
     if (err)
         goto err;
-    x->xsk_fd = xsk_socket__fd(x->xsk);
+    if (!x->adopted)
+        x->xsk_fd = xsk_socket__fd(x->xsk);
     memset(&xo, 0, sizeof(xo));
     if (!getsockopt(x->xsk_fd, SOL_XDP, XDP_OPTIONS, &xo, &olen))
         x->zerocopy = !!(xo.flags & XDP_OPTIONS_ZEROCOPY);
@@ -1110,6 +1343,7 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
         goto err;
     }
 
+    t_map = axl_clock_ns();
     err = bpf_map_update_elem(d->map_fd, &q, &x->xsk_fd, BPF_ANY);
     if (err) {
         err = -errno;
@@ -1124,9 +1358,24 @@ static int afxdp_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     rxroom = pool->buf_size - AXL_MAX(pool->headroom, (uint32_t)XDP_PACKET_HEADROOM);
     p->max_frame = AXL_MIN(rxroom, p->mtu + 14);
     p->ifindex = ifindex;
-    axl_info(MOD, "%s q%u: AF_XDP socket in %s mode (XDP %s), ring %u, fill %u, tx budget %u",
+    if (x->adopted)
+        snprintf(p->open_note, sizeof(p->open_note),
+                 "socket taken over %.1f (%u buffers at RX, %u in flight), rest %.1f, xskmap %.2f ms",
+                 (double)x->t_bind / 1e6, x->fill_held, x->tx_held,
+                 (double)(t_map - t_sock - x->t_bind) / 1e6, (double)(axl_clock_ns() - t_map) / 1e6);
+    else
+        snprintf(p->open_note, sizeof(p->open_note),
+                 "UMEM %.1f, bind %.1f%s, rest %.1f, xskmap %.2f ms; %u EBUSY retries",
+                 (double)x->t_umem / 1e6, (double)x->t_bind / 1e6,
+                 x->zc_refused ? " (zero-copy refused first)" : "",
+                 (double)(t_map - t_sock - x->t_umem - x->t_bind) / 1e6,
+                 (double)(axl_clock_ns() - t_map) / 1e6, x->busy);
+    axl_info(MOD,
+             "%s q%u: AF_XDP socket in %s mode (XDP %s), ring %u, fill %u, tx budget %u; "
+             "opened in %.1f ms (checks %.1f, %s)",
              cfg->name, q, x->zerocopy ? "zero-copy" : "copy", mode_name(d->mode), x->ring,
-             x->fill_held, x->kick_budget);
+             x->fill_held, x->kick_budget, (double)(axl_clock_ns() - t_open) / 1e6,
+             (double)(t_sock - t_open) / 1e6, p->open_note);
     return 0;
 err:
     if (x) {
@@ -1154,6 +1403,15 @@ static void afxdp_close(struct axl_port *p)
         if (d && d->map_fd >= 0)
             bpf_map_delete_elem(d->map_fd, &q);
         xsk_socket__delete(x->xsk);
+    } else if (x->adopted) {
+        afxdp_reap(x, &p->stats);
+        afxdp_fold_stats(x, &p->stats);
+        if (d && d->map_fd >= 0)
+            bpf_map_delete_elem(d->map_fd, &q);
+        for (int i = 0; i < 4; i++)
+            if (x->rmap[i])
+                munmap(x->rmap[i], x->rlen[i]);
+        close(x->xsk_fd);
     }
     if (x->umem)
         xsk_umem__delete(x->umem);
@@ -1319,6 +1577,13 @@ static int afxdp_flush(struct axl_port *p)
     return 0;
 }
 
+static int afxdp_handover_fd(struct axl_port *p)
+{
+    struct afxdp *x = p->priv;
+
+    return x ? x->xsk_fd : -1;
+}
+
 static int afxdp_fd(struct axl_port *p)
 {
     struct afxdp *x = p->priv;
@@ -1352,6 +1617,7 @@ const struct axl_port_ops axl_port_afxdp_ops = {
     .flush = afxdp_flush,
     .fd = afxdp_fd,
     .prepare_sleep = afxdp_prepare_sleep,
+    .handover_fd = afxdp_handover_fd,
     .wake_done = NULL,
     .close = afxdp_close,
 };

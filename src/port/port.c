@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/compiler.h"
 #include "core/err.h"
@@ -258,6 +259,10 @@ int axl_port_open(struct axl_port *p, const struct axl_port_cfg *cfg)
     int ret;
 
     memset(p, 0, sizeof(*p));
+    if (cfg->adopt && (!ops || !ops->handover_fd || !cfg->pool || cfg->queue >= cfg->nqueues)) {
+        close(cfg->adopt_fd); /* nothing here can take it over: the caller opens afresh */
+        return AXL_ENOTSUP;
+    }
     if (!ops) {
         axl_err("port", "unknown port kind '%s'", cfg->kind);
         return AXL_EINVAL;
@@ -298,6 +303,11 @@ err:
     p->ops->close(p);
     p->ops = NULL;
     return ret;
+}
+
+int axl_port_handover_fd(struct axl_port *p)
+{
+    return p->ops && p->ops->handover_fd ? p->ops->handover_fd(p) : -1;
 }
 
 void axl_port_close(struct axl_port *p)

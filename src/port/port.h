@@ -60,6 +60,12 @@ struct axl_port_cfg {
     struct axl_port_kv opts[AXL_PORT_MAX_OPTS];
     char optbuf[1024];               /* storage the kv pointers point into */
     struct axl_pool *pool;           /* buffers for RX (and the AF_XDP UMEM) */
+    /* afxdp: take over this queue's socket, still bound, from the process that
+     * had it (a replica that died; its pool region is cfg->pool's, shared)
+     * instead of binding a new one. open() owns adopt_fd from then on (closes
+     * it on failure). Other kinds ignore it. */
+    int adopt;
+    int adopt_fd;
 };
 
 /* Counters every backend keeps (nstat-like names in the engine's dump). */
@@ -93,6 +99,9 @@ struct axl_port_ops {
     int (*flush)(struct axl_port *p);
     int (*fd)(struct axl_port *p);
     int (*prepare_sleep)(struct axl_port *p); /* 1: may sleep; 0: work pending */
+    /* The fd another process may keep to hand the open queue over to this
+     * one's successor (cfg->adopt), or -1. May be NULL (no hand-over). */
+    int (*handover_fd)(struct axl_port *p);
     void (*wake_done)(struct axl_port *p);    /* after waking (may be NULL) */
     void (*close)(struct axl_port *p);
 };
@@ -107,6 +116,7 @@ struct axl_port {
     int ifindex;           /* 0 if not a kernel interface */
     struct axl_pcap *pcap; /* mirror, or NULL */
     void *priv;            /* backend state */
+    char open_note[128];   /* the backend's account of open() (where the time went), or "" */
 };
 
 /* The backends (one file each). */
@@ -132,6 +142,8 @@ void axl_port_dev_teardown(const struct axl_port_cfg *cfg);
  * 0 or negative AXL_E*, with a log message saying why. */
 int axl_port_open(struct axl_port *p, const struct axl_port_cfg *cfg);
 void axl_port_close(struct axl_port *p);
+/* ops->handover_fd, or -1. */
+int axl_port_handover_fd(struct axl_port *p);
 /* The engine calls this when it is about to sleep (idle): writes out the pcap
  * mirror's buffer so a capture is never far behind an idle port. */
 void axl_port_idle(struct axl_port *p);

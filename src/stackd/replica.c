@@ -520,15 +520,36 @@ static int wait_at_gate(int fd)
 
 /* A standby (RESTART mode with a gate, supervisor.c spawn_spare) waits
  * here, its pool made, until the supervisor sends one byte (go: its
- * predecessor died) or closes the gate (stop). 0 to go on, 1 to stop. */
-static int standby_wait(int fd)
+ * predecessor died), with the predecessor's queue socket to take over when
+ * it has one (SCM_RIGHTS: *xsk, else -1), or closes the gate (stop). 0 to go
+ * on, 1 to stop. */
+static int standby_wait(int fd, int *xsk)
 {
     char c;
     ssize_t n;
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } u;
+    *xsk = -1;
     do {
-        n = read(fd, &c, 1);
+        struct iovec iov = {&c, 1};
+        struct msghdr m = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof(u.b)};
+        n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
+        if (n == 1) {
+            struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+            if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+                h->cmsg_len == CMSG_LEN(sizeof(int)))
+                memcpy(xsk, CMSG_DATA(h), sizeof(int));
+            else if (h) /* not what the supervisor sends: ignore it */
+                axl_warn("replica", "standby: unexpected control message at the gate");
+        }
     } while (n < 0 && errno == EINTR && !r_term);
-    return n == 1 && !r_term ? 0 : 1;
+    if (n == 1 && !r_term) return 0;
+    if (*xsk >= 0) close(*xsk);
+    *xsk = -1;
+    return 1;
 }
 
 static void ring_doorbell(int fd)
@@ -544,12 +565,24 @@ static void ring_doorbell(int fd)
  * a bind on that queue fails with EBUSY. Retry for up to
  * AXL_REPLICA_OPEN_WAIT_MS; the port's own error lines are held back while
  * retrying (they would repeat) and shown for a failure that is final. */
-static int open_queue(struct axl_port *port, const struct axl_port_cfg *pcfg, uint32_t idx)
+static int open_queue(struct axl_port *port, const struct axl_port_cfg *pcfg, uint32_t idx,
+                      int adopt_fd)
 {
     const uint64_t t0 = axl_clock_ns();
     const int level = axl_log_level_cur;
     uint32_t tries = 0;
     int rc;
+
+    if (adopt_fd >= 0) { /* the predecessor's socket, still bound: no bind to wait for */
+        struct axl_port_cfg c = *pcfg;
+        c.adopt = 1;
+        c.adopt_fd = adopt_fd; /* axl_port_open owns it now */
+        memset(port, 0, sizeof(*port));
+        rc = axl_port_open(port, &c);
+        if (rc == 0) return 0;
+        axl_warn("replica", "replica %u: cannot take over queue %u's socket (%s); binding afresh",
+                 idx, pcfg->queue, axl_strerror(rc));
+    }
 
     for (;;) {
         tries++;
@@ -616,7 +649,15 @@ int replica_main(const struct replica_args *a)
     }
     const uint64_t t_pool = axl_clock_ns();
     rc = a->dir ? director_replica_prepare(a->dir, queue, cfg, &pcfg, &pool) /* shared area */
-                : axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
+         : a->pool_fd >= 0 /* the region every incarnation shares (supervisor.c pool_memfd) */
+             ? axl_pool_init_fd(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM, a->pool_fd)
+             : axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
+    if (rc < 0 && !a->dir && a->pool_fd >= 0) { /* a private pool: only no take-over then */
+        axl_warn("replica", "replica %u: shared pool region unusable (%s); private pool",
+                 a->id.replica, axl_strerror(rc));
+        rc = axl_pool_init(&pool, cfg->pool_bufs, cfg->buf_size, AXL_POOL_HEADROOM);
+    }
+    if (a->pool_fd >= 0) close(a->pool_fd); /* mapped (or failed): the fd is not needed */
     if (rc < 0) {
         fprintf(stderr, "%s: cannot create a pool of %u x %u B buffers: %s\n", PROG, cfg->pool_bufs,
                 cfg->buf_size, axl_strerror(rc));
@@ -627,8 +668,9 @@ int replica_main(const struct replica_args *a)
     uint64_t t_queue = axl_clock_ns();
     double pool_ms = (double)(t_queue - t_pool) / 1e6;
     uint64_t t_go = t_pool;
+    int adopt_fd = -1;
     if (standby) {
-        int stop = standby_wait(gate_fd);
+        int stop = standby_wait(gate_fd, &adopt_fd);
         close(gate_fd);
         gate_fd = -1;
         if (stop) {
@@ -640,7 +682,8 @@ int replica_main(const struct replica_args *a)
                      strerror(errno)); /* the supervisor does it first, when it can */
         t_go = t_queue = axl_clock_ns();
     }
-    rc = open_queue(&port, &pcfg, a->id.replica);
+    rc = open_queue(&port, &pcfg, a->id.replica, pool.shared ? adopt_fd : -1);
+    if (adopt_fd >= 0 && !pool.shared) close(adopt_fd); /* not our frames' region */
     if (rc < 0) {
         fprintf(stderr, "%s: cannot open port %s (queue %u): %s\n", PROG, cfg->port, queue,
                 axl_strerror(rc));
@@ -706,6 +749,9 @@ int replica_main(const struct replica_args *a)
     }
     svc_up = 1;
     struct replica_tick tick = {&pg, s, &pool, &port, buf, a->id.ncounters, &svc};
+    /* the supervisor copies the queue socket for our successor (only useful
+     * with the region it can map too) */
+    axl_rstat_handover_fd(&pg, pool.shared ? axl_port_handover_fd(&port) : -1);
     export_counters(&tick);
     const uint64_t t_set = axl_clock_ns();
     if (gate_fd >= 0) {
@@ -727,12 +773,13 @@ int replica_main(const struct replica_args *a)
     char ab[16];
     axl_info("replica",
              "replica %u ready (%s): %s queue %u, %s/%u, %u buffers%s, %u service%s; "
-             "set-up %.1f ms (pool %.1f%s, queue %.1f, engine %.1f)%s",
+             "set-up %.1f ms (pool %.1f%s, queue %.1f%s%s, engine %.1f)%s",
              a->id.replica, a->id.mode == AXL_RSTAT_RESTART ? "restart mode" : "fresh", cfg->port,
              queue, axl_fmt_ipv4(cfg->addr.addr, ab), cfg->addr.prefix, cfg->pool_bufs,
              pool.hugepages ? " (hugepages)" : "", nsocks + ntecho, nsocks + ntecho == 1 ? "" : "s",
              (double)(t_set - t_go) / 1e6, pool_ms, standby ? " beforehand" : "",
-             (double)(t_engine - t_queue) / 1e6, (double)(t_set - t_engine) / 1e6,
+             (double)(t_engine - t_queue) / 1e6, port.open_note[0] ? ": " : "", port.open_note,
+             (double)(t_set - t_engine) / 1e6,
              a->gate_fd >= 0 && !standby ? ", then the start gate" : "");
 
     struct replica_loop *L = calloc(1, sizeof(*L));

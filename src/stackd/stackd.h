@@ -108,6 +108,8 @@ struct replica_args {
     int cpu;         /* CPU to pin to, -1 = none */
     int gate_fd;     /* first start: read end of the start gate (EOF = go), else -1 */
     int link_fd;     /* this incarnation's end of the supervisor link (link.h) */
+    int pool_fd;     /* memfd of the pool region all incarnations of this replica share
+                      * (afxdp: a successor takes over the queue socket), -1 = private pool */
     const struct axl_dir_sup *dir; /* director on: the shared area (director.h), else NULL */
 };
 /* Body of a replica process (after fork); returns its exit status. */

@@ -152,6 +152,9 @@ int axl_rstat_read(const void *map, size_t size, const struct axl_rstat_id *id, 
     v.exports = atomic_load_explicit(&h->exports, memory_order_relaxed);
     v.busy_ns = atomic_load_explicit(&h->busy_ns, memory_order_relaxed);
     v.conns = atomic_load_explicit(&h->conns, memory_order_relaxed);
+    uint32_t hfd = atomic_load_explicit(&h->handover_fd1, memory_order_relaxed);
+    if (hfd > (1u << 20)) return AXL_EMALFORMED; /* above any fd limit */
+    v.handover_fd = (int32_t)hfd - 1;
     if (v.state >= AXL_RSTAT__COUNT || v.cpu < -1 || v.cpu >= 65536) return AXL_EMALFORMED;
     if (v.start_ns > limit || v.heartbeat_ns > limit || v.ready_ns > limit) return AXL_EMALFORMED;
     if (v.state >= AXL_RSTAT_STARTING && v.start_ns == 0) return AXL_EMALFORMED;
@@ -240,6 +243,12 @@ void axl_rstat_load(struct axl_rstat_page *pg, uint64_t busy_ns, uint32_t conns)
 {
     atomic_store_explicit(&pg->hdr->busy_ns, busy_ns, memory_order_relaxed);
     atomic_store_explicit(&pg->hdr->conns, conns, memory_order_relaxed);
+}
+
+void axl_rstat_handover_fd(struct axl_rstat_page *pg, int fd)
+{
+    atomic_store_explicit(&pg->hdr->handover_fd1, fd >= 0 ? (uint32_t)fd + 1 : 0,
+                          memory_order_relaxed);
 }
 
 void axl_rstat_export(struct axl_rstat_page *pg, const uint64_t *v, uint32_t n)

@@ -98,7 +98,9 @@ struct axl_rstat_hdr {
     _Atomic uint32_t nvalid;       /* (rep) counters[] slots written */
     _Atomic uint64_t busy_ns;      /* (rep) loop time spent in iterations that did work */
     _Atomic uint32_t conns;        /* (rep) TCP entries (listeners + connections) now */
-    uint8_t pad1[128 - 108];
+    _Atomic uint32_t handover_fd1; /* (rep) its queue socket's fd number + 1, 0 = none: the
+                                    * supervisor takes a copy (pidfd_getfd) for its successor */
+    uint8_t pad1[128 - 112];
 };
 _Static_assert(sizeof(struct axl_rstat_hdr) == 128, "status page ABI");
 _Static_assert(offsetof(struct axl_rstat_hdr, state) == 40, "status page ABI");
@@ -117,6 +119,7 @@ struct axl_rstat_view {
     uint64_t heartbeat, heartbeat_ns, start_ns, ready_ns, exports;
     uint64_t busy_ns; /* load: its growth over wall time (axlctl replicas) */
     uint32_t conns;
+    int32_t handover_fd; /* -1 = none */
 };
 
 /* Counter slots and names of the index space described above. The
@@ -158,6 +161,8 @@ void axl_rstat_set_state(struct axl_rstat_page *pg, enum axl_rstat_state st);
 void axl_rstat_beat(struct axl_rstat_page *pg, uint64_t now_ns);
 /* Load and connection count (with each beat of the loop). */
 void axl_rstat_load(struct axl_rstat_page *pg, uint64_t busy_ns, uint32_t conns);
+/* Announce the fd of the open queue socket the supervisor may copy, -1 = none. */
+void axl_rstat_handover_fd(struct axl_rstat_page *pg, int fd);
 /* Write n counters (seqlock). */
 void axl_rstat_export(struct axl_rstat_page *pg, const uint64_t *v, uint32_t n);
 

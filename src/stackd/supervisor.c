@@ -65,6 +65,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +133,11 @@ struct replica {
     struct axl_rstat_id spare_id;
     const void *spare_map;
     size_t spare_map_size;
+    /* The queue hand-over (afxdp): the pool region every incarnation maps,
+     * and our copy of the running incarnation's queue socket, taken when it
+     * became ready, given to its standby when it dies (spare_go, SCM_RIGHTS). */
+    int pool_fd;  /* -1 = none (private pools, no hand-over) */
+    int xsk_copy; /* -1 = none */
 };
 
 struct sup {
@@ -229,7 +235,40 @@ static void snapshot(struct sup *S, struct replica *r)
 
 /* ---- spawning ------------------------------------------------------------------------- */
 
-static void child_cleanup(struct sup *S)
+/* The pool region of replica i, shared by all its incarnations (pool.h
+ * axl_pool_init_fd): 2 MiB pages when the system has them reserved (as the
+ * private pool would use), else normal ones. -1 when it cannot be made: the
+ * replicas then make private pools and restarts bind afresh. */
+static int pool_memfd(const struct stackd_cfg *cfg, uint32_t i)
+{
+    const size_t huge = 2u << 20;
+    size_t size = (size_t)cfg->pool_bufs * cfg->buf_size;
+    char name[32];
+    snprintf(name, sizeof(name), "axl-pool-%u", i);
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_HUGETLB);
+    if (fd >= 0) {
+        size_t len = (size + huge - 1) / huge * huge;
+        void *m = MAP_FAILED;
+        if (ftruncate(fd, (off_t)len) == 0) /* a trial map reserves the pages, or fails */
+            m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) {
+            munmap(m, len);
+            return fd;
+        }
+        close(fd);
+    }
+    fd = memfd_create(name, MFD_CLOEXEC);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (fd < 0 || ftruncate(fd, (off_t)((size + page - 1) / page * page)) != 0) {
+        axl_warn("sup", "replica %u: no shared pool region (%s): restarts bind the queue afresh", i,
+                 strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void child_cleanup(struct sup *S, const struct replica *self)
 {
     /* Nothing of the supervisor stays in a replica: its epoll instance,
      * signalfd, control socket and the status pages it maps. */
@@ -245,6 +284,9 @@ static void child_cleanup(struct sup *S)
         if (S->r[i].spare_go >= 0) close(S->r[i].spare_go); /* else a standby never sees EOF */
         if (S->r[i].spare_link >= 0) close(S->r[i].spare_link);
         if (S->r[i].spare_map) munmap((void *)S->r[i].spare_map, S->r[i].spare_map_size);
+        /* a copy of a queue socket kept here would hold the queue busy */
+        if (S->r[i].xsk_copy >= 0) close(S->r[i].xsk_copy);
+        if (S->r[i].pool_fd >= 0 && &S->r[i] != self) close(S->r[i].pool_fd);
     }
 }
 
@@ -292,15 +334,25 @@ static pid_t fork_process(struct sup *S, struct replica *r, uint32_t mode, int g
         return rc;
     }
     if (pid == 0) {
+        if (r->cpu >= 0 && r->cpu < CPU_SETSIZE) {
+            /* Onto the replica's CPU before anything else: the fork ran on
+             * ours, which may be another replica's, and a new incarnation
+             * or standby must not take time there (its set-up took up to
+             * 4 ms on another replica's CPU before replica_main pinned it). */
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(r->cpu, &set);
+            (void)sched_setaffinity(0, sizeof(set), &set); /* replica_main says if it fails */
+        }
         munmap((void *)*map, *size); /* the replica maps it read-write itself */
-        child_cleanup(S);
+        child_cleanup(S, r);
         close(lk[0]);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != S->pid) _exit(1); /* the supervisor died before prctl */
         struct replica_args a = {
             S->cfg, S->pcfg,   &S->reg, *id,
             fd,     S->bellfd, r->cpu,  gate,
-            lk[1]};
+            lk[1],  r->pool_fd};
         a.dir = S->dir.on ? &S->dir : NULL; /* director.h */
         exit(replica_main(&a)); /* exit, not _exit: LeakSanitizer checks the replica */
     }
@@ -395,17 +447,41 @@ static void spawn_spare(struct sup *S, struct replica *r)
               r->spare_id.generation);
 }
 
-/* Make the standby the replica's current incarnation. 0, or -1 when there
- * is none that can go (then the caller forks afresh). */
-static int promote(struct sup *S, struct replica *r)
+/* The standby's go: one byte, with the queue socket to take over (fd >= 0)
+ * as SCM_RIGHTS. 1 when sent. */
+static int send_go(int sock, int fd)
+{
+    char go = 1;
+    struct iovec iov = {&go, 1};
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    memset(&u, 0, sizeof(u));
+    if (fd >= 0) {
+        m.msg_control = u.b;
+        m.msg_controllen = sizeof(u.b);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    return sendmsg(sock, &m, MSG_NOSIGNAL) == 1;
+}
+
+/* Make the standby the replica's current incarnation, handing it the dead
+ * one's queue socket (xsk >= 0; stays the caller's). 0, or -1 when there is
+ * none that can go (then the caller forks afresh). */
+static int promote(struct sup *S, struct replica *r, int xsk)
 {
     if (r->spare_pid <= 0) return -1;
     if (setpriority(PRIO_PROCESS, (id_t)r->spare_pid, 0) < 0)
         axl_warn("sup", "replica %u: standby pid %d: cannot restore its priority: %s", r->idx,
                  (int)r->spare_pid, strerror(errno));
     uint64_t t0 = axl_clock_ns();
-    char go = 1;
-    if (send(r->spare_go, &go, 1, MSG_NOSIGNAL) != 1) { /* it died: reap() forgets it */
+    if (!send_go(r->spare_go, xsk)) { /* it died: reap() forgets it */
         axl_warn("sup", "replica %u: standby pid %d gone (%s); forking afresh", r->idx,
                  (int)r->spare_pid, strerror(errno));
         kill(r->spare_pid, SIGKILL);
@@ -458,6 +534,10 @@ static void begin_stop(struct sup *S, int status, const char *why)
             send_kill(r, SIGTERM, K_STOP);
             r->state = R_STOPPING;
         }
+        if (r->xsk_copy >= 0) { /* the replica's own closes the socket as it leaves */
+            close(r->xsk_copy);
+            r->xsk_copy = -1;
+        }
         if (r->spare_pid > 0) { /* EOF at its gate; SIGTERM if it is still making its pool */
             close(r->spare_go);
             r->spare_go = -1;
@@ -503,7 +583,19 @@ static uint32_t record_death(struct sup *S, struct replica *r, uint64_t now)
     return k;
 }
 
+static void on_death_do(struct sup *S, struct replica *r, int ws, uint64_t now, int xsk);
+
 static void on_death(struct sup *S, struct replica *r, int ws, uint64_t now)
+{
+    /* Our copy of its queue socket goes to the standby, if any; either way
+     * we drop ours now: kept, it would hold the queue busy for a fresh bind. */
+    int xsk = r->xsk_copy;
+    r->xsk_copy = -1;
+    on_death_do(S, r, ws, now, xsk);
+    if (xsk >= 0) close(xsk);
+}
+
+static void on_death_do(struct sup *S, struct replica *r, int ws, uint64_t now, int xsk)
 {
     pid_t pid = r->pid;
     snapshot(S, r); /* its last export stays visible until the next incarnation */
@@ -554,7 +646,7 @@ static void on_death(struct sup *S, struct replica *r, int ws, uint64_t now)
     axl_warn("sup", "replica %u (queue %u, pid %d) died: %s%s; restarting it", r->idx, r->queue,
              (int)pid, r->last_exit, why);
     r->restarts++;
-    if (promote(S, r) < 0 && spawn(S, r, AXL_RSTAT_RESTART) < 0) {
+    if (promote(S, r, xsk) < 0 && spawn(S, r, AXL_RSTAT_RESTART) < 0) {
         r->state = R_FAILED;
         axl_err("sup", "replica %u: cannot restart it; giving up on queue %u", r->idx, r->queue);
     }
@@ -588,9 +680,45 @@ static void reap(struct sup *S)
 
 /* ---- watching ------------------------------------------------------------------------ */
 
+/* Take a copy of the ready incarnation's queue socket (its status page says
+ * which fd; checked to be an AF_XDP socket), for the hand-over to its
+ * successor. Only with a shared pool region (r->pool_fd): without it the
+ * successor could not reach the frames. A failure only costs the
+ * hand-over: the successor binds afresh. */
+static void take_socket_copy(struct replica *r)
+{
+    if (r->xsk_copy >= 0) close(r->xsk_copy);
+    r->xsk_copy = -1;
+    if (r->pool_fd < 0 || r->view.handover_fd < 0 || r->pid <= 0) return;
+    int pfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+    if (pfd < 0) {
+        axl_debug("sup", "replica %u: pidfd_open: %s (no queue hand-over)", r->idx,
+                  strerror(errno));
+        return;
+    }
+    int fd = (int)syscall(SYS_pidfd_getfd, pfd, r->view.handover_fd, 0);
+    close(pfd);
+    int dom = 0;
+    socklen_t len = sizeof(dom);
+    if (fd >= 0 && (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) < 0 || dom != AF_XDP)) {
+        close(fd);
+        fd = -1;
+        errno = EBADF;
+    }
+    if (fd < 0) {
+        axl_warn("sup", "replica %u (pid %d): cannot copy its queue socket (fd %d): %s; its "
+                 "successor will bind afresh", r->idx, (int)r->pid, r->view.handover_fd,
+                 strerror(errno));
+        return;
+    }
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) axl_debug("sup", "FD_CLOEXEC: %s", strerror(errno));
+    r->xsk_copy = fd;
+}
+
 static void became_ready(struct replica *r)
 {
     uint64_t ready = r->view.ready_ns;
+    take_socket_copy(r);
     r->state = R_RUNNING;
     r->ready_ns = ready;
     r->restart_ms = ns_to_ms(ready >= r->fork_ns ? ready - r->fork_ns : 0);
@@ -1011,6 +1139,8 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
         r->restart_ms = r->down_ms = -1;
         r->link_fd = -1;
         r->spare_go = r->spare_link = -1;
+        r->xsk_copy = -1;
+        r->pool_fd = -1;
         r->snap = calloc(S->ncounters, sizeof(*r->snap));
         if (!r->snap) {
             fprintf(stderr, "%s: out of memory\n", PROG);
@@ -1018,6 +1148,9 @@ int supervisor_run(const struct stackd_cfg *cfg, struct axl_port_cfg *pcfg)
             goto out_free;
         }
     }
+    if (!strcmp(pcfg->kind, "afxdp") && !S->dir.on)
+        for (uint32_t i = 0; i < S->n; i++)
+            S->r[i].pool_fd = pool_memfd(cfg, i);
     if ((rc = sup_fds(S)) < 0) {
         fprintf(stderr, "%s: supervisor set-up: %s\n", PROG, axl_strerror(rc));
         rc = 1;
@@ -1074,8 +1207,11 @@ out_fds:
     if (S->sigfd >= 0) close(S->sigfd);
     if (S->bellfd >= 0) close(S->bellfd);
 out_free:
-    for (uint32_t i = 0; i < S->n; i++)
+    for (uint32_t i = 0; i < S->n; i++) {
         free(S->r[i].snap);
+        if (S->r[i].pool_fd >= 0) close(S->r[i].pool_fd);
+        if (S->r[i].xsk_copy >= 0) close(S->r[i].xsk_copy);
+    }
     director_sup_fini(&S->dir);
     free(S->scratch);
     return rc;

@@ -52,6 +52,8 @@ axl_cleanup() {
   done
   ip netns del "$NS_S" 2>/dev/null
   ip netns del "$NS_C" 2>/dev/null
+  # AXL_KEEP_LOGS=DIR: keep this test's logs (stackd stderr, tool output) for a post-mortem
+  [ -n "${AXL_KEEP_LOGS:-}" ] && mkdir -p "$AXL_KEEP_LOGS" && cp -r "$TMPD"/. "$AXL_KEEP_LOGS"/ 2>/dev/null
   rm -rf "$TMPD"
 }
 trap axl_cleanup EXIT

@@ -23,7 +23,8 @@ CYCLES=${REL_CYCLES:-20}
 PORT=5000
 [ -x "$RAW" ] && [ -x "$CONNS" ] || die "missing svc_raw / rel_conns (make build-all)"
 netns_up 1
-start_stackd ac --port "afxdp:$IF_S:1" --addr "$ADDR_S/24" --socks 4096 --ring 4096 --queue 4096
+SOCKS=${REL_APP_SOCKS:-4096} # sockets per channel: more than NC (16384 for 10,000 connections)
+start_stackd ac --port "afxdp:$IF_S:1" --addr "$ADDR_S/24" --socks "$SOCKS" --ring 4096 --queue 4096
 wait_ping "$ADDR_S" 15 || { not_ok "stack up"; show_logs; exit 1; }
 wait_replica 0 0 10 >/dev/null || { not_ok "replica up"; show_logs; exit 1; }
 rpid=$(replica_field 0 pid)
@@ -61,6 +62,13 @@ check "replica's fds back to $fds0 ($(nfds)) and channel mappings to $maps0 ($(n
   [ "$(nfds)" = "$fds0" -a "$(nmaps)" = "$maps0" ]
 figure app_crash_conns "$NC"
 figure app_crash_reclaim_ms "$(kv last_ms <<<"$c")"
+# the parts: the app's exit (its fds closed: what the stack sees), the first
+# close the client saw, and the replica's own reset phase (its log: death
+# noticed -> the last RST handed to the port); the rest is the client kernel
+# taking in that many RSTs (bench/reclaim_kernel.sh: the same with Linux)
+figure app_crash_exit_ms "$(kv exit_ms <<<"$c")"
+figure app_crash_first_close_ms "$(kv first_ms <<<"$c")"
+figure app_crash_stack_reset_ms "$(sed -n 's/.*(big): [0-9]* connections\{0,1\} reset in \([0-9.]*\) ms.*/\1/p' "$TMPD/ac.err" | tail -n 1)"
 figure app_crash_rst "$(kv rst <<<"$c")"
 figure app_crash_fin "$(kv fin <<<"$c")"
 

@@ -11,6 +11,10 @@
  *         stream conns=K established=E alive=A reset=R eof=F errors=X
  *                mismatch=M sent=BYTES echoed=BYTES max_gap_ms=G p99_gap_ms=P
  *                max_gap_end_s=T (when the longest gap ended, s after the start)
+ *       With --gap-log MS every gap of at least MS ms is also written to
+ *       stderr as it ends: "gap conn=I ms=G end=T mono=M" (T: CLOCK_REALTIME, s since
+ *       the epoch, to be laid next to other processes' time stamps; mono=
+ *       the same end on CLOCK_MONOTONIC, as perf record -k mono stamps).
  *       gap: the time between two consecutive echo arrivals on one connection
  *       (max and p99 over every connection still alive at the end, the time
  *       from its last echo to the end included). It stops early when no
@@ -22,7 +26,9 @@
  *              first_error=NAME connect_s=T
  *       then "ready"; then with --kill PID sends PID SIGKILL and waits (at most
  *       --seconds) until every established connection was closed by the peer:
- *         closed rst=R fin=F open=O last_ms=T   (T: from the kill to the last)
+ *         closed rst=R fin=F open=O last_ms=T first_ms=T1 exit_ms=X
+ *       (T / T1: from the kill to the last / first close; X: until the process
+ *       had exited, its fds closed, as its pidfd says; -1 = not known)
  *       without --kill it holds them --seconds and closes them itself:
  *         closed rst=R fin=F open=O
  *   rel_conns [opts] churn IP PORT    for --seconds S, one connection after
@@ -48,6 +54,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +111,7 @@ struct cfg {
     double seconds, connect_timeout;
     int echo;
     uint64_t kill_pid;
+    double gap_log_ms; /* stream: log gaps >= this (0 = none) */
     uint32_t src[MAXSRC];
     uint32_t nsrc;
     struct sockaddr_in dst;
@@ -309,6 +317,14 @@ static void run_stream(struct run *r)
                     if (buf[q] != pat(i, k->rx_off + (uint64_t)q)) mism++;
                 k->rx_off += (uint64_t)m;
                 echoed += (uint64_t)m;
+                if (r->c.gap_log_ms > 0 && k->last_rx_ns &&
+                    (double)(t - k->last_rx_ns) >= r->c.gap_log_ms * 1e6) {
+                    struct timespec rt;
+                    clock_gettime(CLOCK_REALTIME, &rt);
+                    fprintf(stderr, "gap conn=%u ms=%.1f end=%lld.%06ld mono=%.6f\n", i,
+                            (double)(t - k->last_rx_ns) / 1e6, (long long)rt.tv_sec,
+                            rt.tv_nsec / 1000, (double)t / 1e9);
+                }
                 if (t - k->last_rx_ns > k->max_gap_ns) {
                     k->max_gap_ns = t - k->last_rx_ns;
                     k->max_gap_end_ns = t;
@@ -362,8 +378,18 @@ static void run_hold(struct run *r)
     uint8_t buf[4096];
     uint32_t open = 0, rst = 0, fin = 0;
     for (uint32_t i = 0; i < r->c.conns; i++) open += r->cs[i].st == C_UP;
-    uint64_t t0 = now_ns(), last = 0;
+    uint64_t t0 = now_ns(), last = 0, first = 0, gone = 0;
+    int pfd = -1;
     if (r->c.kill_pid) {
+        /* when the process is really gone (its fds closed: what the stack sees) */
+        pfd = (int)syscall(SYS_pidfd_open, (pid_t)r->c.kill_pid, 0);
+        if (pfd >= 0) {
+            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
+            if (epoll_ctl(r->ep, EPOLL_CTL_ADD, pfd, &ev) < 0) {
+                close(pfd);
+                pfd = -1;
+            }
+        }
         if (kill((pid_t)r->c.kill_pid, SIGKILL) < 0) {
             fprintf(stderr, "%s: kill %llu: %s\n", PROG, (unsigned long long)r->c.kill_pid,
                     strerror(errno));
@@ -376,6 +402,11 @@ static void run_hold(struct run *r)
         int n = epoll_wait(r->ep, evs, 256, 5);
         for (int j = 0; j < n; j++) {
             uint32_t i = evs[j].data.u32;
+            if (i == UINT32_MAX) { /* the pidfd: the killed process has exited */
+                if (!gone) gone = now_ns();
+                epoll_ctl(r->ep, EPOLL_CTL_DEL, pfd, NULL);
+                continue;
+            }
             struct conn *k = &r->cs[i];
             if (k->st != C_UP) continue;
             ssize_t m = recv(k->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -388,11 +419,14 @@ static void run_hold(struct run *r)
                 rst++;
             open--;
             last = now_ns();
+            if (!first) first = last;
         }
     }
+    if (pfd >= 0) close(pfd);
     if (r->c.kill_pid)
-        printf("closed rst=%u fin=%u open=%u last_ms=%.1f\n", rst, fin, open,
-               last ? (double)(last - t0) / 1e6 : 0.0);
+        printf("closed rst=%u fin=%u open=%u last_ms=%.1f first_ms=%.1f exit_ms=%.1f\n", rst,
+               fin, open, last ? (double)(last - t0) / 1e6 : 0.0,
+               first ? (double)(first - t0) / 1e6 : 0.0, gone ? (double)(gone - t0) / 1e6 : -1.0);
     else
         printf("closed rst=%u fin=%u open=%u\n", rst, fin, open);
 }
@@ -494,6 +528,8 @@ int main(int argc, char **argv)
          &c->seconds, 0, 3600},
         {"connect-timeout", 0, AXL_OPT_DOUBLE, "S", "the connect phase ends after S (default 20)",
          &c->connect_timeout, 0.1, 3600},
+        {"gap-log", 0, AXL_OPT_DOUBLE, "MS", "stream: write every gap >= MS ms to stderr as it "
+         "ends (conn, length, CLOCK_REALTIME end)", &c->gap_log_ms, 0, 1e6},
         {"echo", 0, AXL_OPT_FLAG, NULL, "hold: check one echoed byte per connection", &c->echo},
         {"kill", 0, AXL_OPT_U64, "PID", "hold: SIGKILL PID once ready and time the closes",
          &c->kill_pid, 1, 4194304},

@@ -38,7 +38,7 @@
 
 #define PROG    "svc_raw"
 #define MAXCH   64
-#define MAXSOCK 4096
+#define MAXSOCK 65536 /* AXL_CHAN_SOCKS_MAX: whatever --socks the stack runs with */
 
 enum mode { M_ECHO, M_CONNECT, M_UDP };
 

@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -314,10 +315,41 @@ static void test_unhold_while_lent(void **state)
     assert_int_equal(p->nheld, 0);
 }
 
+/* init_fd: two pools over one memfd see the same bytes (the incarnations
+ * of a replica), each with its own metadata, all free; a file too small or
+ * no fd is refused. */
+static void test_init_fd_shared(void **state)
+{
+    (void)state;
+    struct axl_pool a, b;
+    const uint32_t n = 64, bs = 2048;
+    int fd = memfd_create("test-pool", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)n * bs - 1), 0);
+    assert_int_equal(axl_pool_init_fd(&a, n, bs, 256, fd), AXL_EINVAL); /* one byte short */
+    assert_int_equal(axl_pool_init_fd(&a, n, bs, 256, -1), AXL_EINVAL);
+    assert_int_equal(ftruncate(fd, (off_t)n * bs), 0);
+    assert_int_equal(axl_pool_init_fd(&a, n, bs, 256, fd), 0);
+    assert_int_equal(axl_pool_init_fd(&b, n, bs, 256, fd), 0);
+    assert_true(a.shared && b.shared);
+    assert_int_equal(a.nfree, n);
+    assert_int_equal(b.nfree, n);
+    struct axl_pkt *p = axl_pkt_alloc(&a);
+    assert_non_null(p);
+    memcpy(p->data, "hand-over", 9);
+    assert_memory_equal(b.base + ((size_t)p->data - (size_t)a.base), "hand-over", 9);
+    assert_int_equal(b.nfree, n); /* b's bookkeeping is its own */
+    axl_pkt_free(&a, p);
+    axl_pool_fini(&a);
+    axl_pool_fini(&b);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_args),
+        cmocka_unit_test(test_init_fd_shared),
         cmocka_unit_test_setup_teardown(test_alloc_until_empty, pool_setup, pool_teardown),
         cmocka_unit_test_setup_teardown(test_bulk, pool_setup, pool_teardown),
         cmocka_unit_test_setup_teardown(test_lifo_reuse, pool_setup, pool_teardown),
