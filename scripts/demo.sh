@@ -141,7 +141,7 @@ if [ "$KIND" != tap ] && [ -x "$BIN/axl-nc" ]; then
   kill -TERM "$PID"; wait "$PID" || true; PID=
 fi
 
-# --- axl-httpd (room "httpd"): a web page from the stack linked into the server ---
+# --- axl-httpd: a web page from the stack linked into the server ---
 if [ -x "$BIN/axl-httpd" ]; then
   step "axl-httpd: curl fetches a page served from pre-packetised TCP segments"
   WWW=$TMPD/www
