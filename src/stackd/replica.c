@@ -485,6 +485,10 @@ static int replica_run(struct replica_loop *L)
         }
         work += axl_stack_poll(L->s, now);
         work += axl_svc_poll(L->svc);
+        if (L->svc->woke) {
+            L->svc->woke = 0;
+            if (getenv("XY")) sched_yield(); /* XXX experiment */
+        }
         prev_work = work != 0;
         if (work) {
             idle = 0;

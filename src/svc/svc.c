@@ -66,6 +66,18 @@
 #define SVC_OBJ_INIT 64u
 /** SVC_ITEMS_MAX: spliced sends (SEND+REG / OBJ_SEND) waiting per app. */
 #define SVC_ITEMS_MAX 65536u
+/** SVC_WAKE_QUIET_NS / SVC_WAKE_MAX_NS: a sleeping app is woken once at the
+ *  end of a burst of news for it, not once per loop iteration with news:
+ *  when no news came for SVC_WAKE_QUIET_NS, or SVC_WAKE_MAX_NS after the
+ *  first news it has not been woken for (a bound on the delay under a
+ *  continuous stream), or when its event queue is half full. On a CPU
+ *  shared by the app and the replica, every wake-up is a switch to the app
+ *  and back (~5 us and one futex_waitv of the app): one per burst, the app
+ *  answers the whole burst in one batch. The news itself is published at
+ *  once (the activity word is bumped every iteration): an app that is awake
+ *  or about to sleep sees it without any wake-up. */
+#define SVC_WAKE_QUIET_NS (5 * AXL_NS_PER_US)
+#define SVC_WAKE_MAX_NS   (50 * AXL_NS_PER_US)
 
 static const char *const svc_names[] = {
 #define AXL_SVC_NAME(n) #n,
@@ -142,7 +154,9 @@ struct axl_svc_app {
     uint64_t reclaim_t0;    /* dead: when (axl_clock_ns), for the log */
     uint64_t viol_seen; /* ch.stats.violations already counted in SvcViolations */
     int dead; /* no longer served (gone or disconnected) */
-    int kick;
+    int kick;      /* news for the app this iteration: bump its activity word */
+    int wake_due;  /* bumped since the last ring (svc_ring) */
+    uint64_t due_ns, news_ns; /* first bump not rung yet, last bump */
     struct axl_svc_app *next;
 };
 
@@ -1257,27 +1271,58 @@ static uint32_t serve_app(struct axl_svc_app *a)
         work += n;
     }
     if (a->ch.stats.violations != viol0 || a->ch.stats.violations != a->viol_seen) violation(a, 0);
-    if (a->kick && !a->dead) {
-        a->kick = 0;
-        axl_chan_stk_kick(&a->ch);
-    }
     return work;
+}
+
+/* Publish the news of this iteration: bump the app's activity word (no
+ * system call); the wake-up, if the app sleeps, comes at the end of the burst
+ * (svc_ring). */
+static void svc_bump(struct axl_svc_app *a, uint64_t now)
+{
+    a->kick = 0;
+    axl_chan_stk_bump(&a->ch);
+    a->news_ns = now;
+    if (!a->wake_due) {
+        a->wake_due = 1;
+        a->due_ns = now;
+    }
+}
+
+/* Wake the app if it sleeps on an older activity value (at most one
+ * FUTEX_WAKE per sleep of the app, doorbell.h). */
+static void svc_ring(struct axl_svc_app *a)
+{
+    a->wake_due = 0;
+    if (axl_chan_stk_ring(&a->ch)) {
+        a->v->st[AXL_SVC_SvcAppWakes]++;
+        a->v->woke++;
+    }
 }
 
 uint32_t axl_svc_poll(struct axl_svc *v)
 {
-    uint32_t work = 0;
+    uint32_t work = 0, due = 0;
     for (uint32_t i = 0; i < v->napps; i++) {
         struct axl_svc_app *a = v->apps[i];
         work += serve_app(a);
         if (i < v->napps && v->apps[i] != a) i--; /* a was removed: its slot holds another */
     }
-    /* Engine callbacks from axl_stack_poll posted events: publish them. */
+    /* Commands answered, and engine callbacks from axl_stack_poll posted
+     * events: publish them; wake sleeping apps whose burst of news ended. */
     for (uint32_t i = 0; i < v->napps; i++)
-        if (v->apps[i]->kick) {
-            v->apps[i]->kick = 0;
-            axl_chan_stk_kick(&v->apps[i]->ch);
+        due |= (uint32_t)(v->apps[i]->kick | v->apps[i]->wake_due);
+    if (due) {
+        uint64_t now = axl_clock_ns();
+        for (uint32_t i = 0; i < v->napps; i++) {
+            struct axl_svc_app *a = v->apps[i];
+            if (a->dead) continue;
+            if (a->kick) svc_bump(a, now);
+            if (a->wake_due &&
+                (now - a->news_ns >= v->wake_quiet_ns || now - a->due_ns >= v->wake_max_ns ||
+                 axl_chan_stk_evq_used(&a->ch) * 2 > a->ch.lay.p.evq_slots))
+                svc_ring(a);
         }
+    }
     if (v->dying) {
         work += reclaim_step(v);
         reap_dying(v);
@@ -1285,8 +1330,20 @@ uint32_t axl_svc_poll(struct axl_svc *v)
     return work;
 }
 
+void axl_svc_wake_apps(struct axl_svc *v)
+{
+    uint64_t now = 0;
+    for (uint32_t i = 0; i < v->napps; i++) {
+        struct axl_svc_app *a = v->apps[i];
+        if (a->dead) continue;
+        if (a->kick) svc_bump(a, now ? now : (now = axl_clock_ns()));
+        if (a->wake_due) svc_ring(a);
+    }
+}
+
 int axl_svc_prepare_sleep(struct axl_svc *v)
 {
+    axl_svc_wake_apps(v); /* never sleep with an app asleep that has news */
     for (uint32_t i = 0; i < v->napps; i++)
         if (!axl_chan_stk_prepare_sleep(&v->apps[i]->ch)) {
             for (uint32_t j = 0; j < i; j++)
@@ -1438,6 +1495,10 @@ int axl_svc_init(struct axl_svc *v, struct axl_stack *s, const struct axl_chan_p
     v->s = s;
     v->params = *p;
     v->bell = -1;
+    v->wake_quiet_ns = SVC_WAKE_QUIET_NS;
+    v->wake_max_ns = SVC_WAKE_MAX_NS;
+    if (getenv("XQ")) v->wake_quiet_ns = strtoull(getenv("XQ"), NULL, 0); /* XXX experiment */
+    if (getenv("XM")) v->wake_max_ns = strtoull(getenv("XM"), NULL, 0);
     if (axl_chan_layout(p, &l) < 0) return AXL_EINVAL;
     v->scratch = malloc(AXL_CHAN_DGRAM_MAX);
     if (!v->scratch) return AXL_ENOMEM;
