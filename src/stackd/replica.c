@@ -12,7 +12,9 @@
  *   -> first start only: GATED + doorbell, wait at the start gate (EOF)
  *   -> READY + doorbell
  *   -> replica_run: the loop. Each iteration: axl_stack_poll (the engine)
- *      + axl_svc_poll (the apps' commands, hints, events); every
+ *      + axl_svc_poll (the apps' commands, hints, events; a sleeping app is
+ *      woken once its burst of news ends, then sched_yield lets it run at
+ *      once if it shares our CPU, svc.c SVC_WAKE_QUIET_NS); every
  *      AXL_REPLICA_TICK_NS also the supervisor link (NEW_APP / APP_GONE,
  *      link.h: NEW_APP / APP_GONE, CONNS answered in chunks, CAPTURE
  *      installed as the port's mirror) and the apps' sockets (REGMEM,
@@ -486,8 +488,13 @@ static int replica_run(struct replica_loop *L)
         work += axl_stack_poll(L->s, now);
         work += axl_svc_poll(L->svc);
         if (L->svc->woke) {
+            /* Let the app we woke run now if it shares our CPU, while we are
+             * runnable: its kick back then needs no bell write. Counted as
+             * work: the idle spin starts again, so that an app on another
+             * CPU finds us awake when it answers. */
             L->svc->woke = 0;
-            if (getenv("XY")) sched_yield(); /* XXX experiment */
+            sched_yield();
+            work++;
         }
         prev_work = work != 0;
         if (work) {

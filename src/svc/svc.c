@@ -70,14 +70,20 @@
  *  end of a burst of news for it, not once per loop iteration with news:
  *  when no news came for SVC_WAKE_QUIET_NS, or SVC_WAKE_MAX_NS after the
  *  first news it has not been woken for (a bound on the delay under a
- *  continuous stream), or when its event queue is half full. On a CPU
- *  shared by the app and the replica, every wake-up is a switch to the app
- *  and back (~5 us and one futex_waitv of the app): one per burst, the app
- *  answers the whole burst in one batch. The news itself is published at
- *  once (the activity word is bumped every iteration): an app that is awake
- *  or about to sleep sees it without any wake-up. */
-#define SVC_WAKE_QUIET_NS (5 * AXL_NS_PER_US)
-#define SVC_WAKE_MAX_NS   (50 * AXL_NS_PER_US)
+ *  continuous stream), or when its event queue is half full, and always
+ *  before the replica sleeps (axl_svc_prepare_sleep). On a CPU shared by the
+ *  app and the replica every wake-up is a switch to the app and back and one
+ *  futex_waitv of the app: one per burst, and the app answers the whole burst
+ *  in one batch. A client's burst of requests arrives a few microseconds
+ *  apart (one per request it handled); 20 us takes most of a burst in
+ *  (docs/BENCHMARKS.md "Isolated mode": 5 us woke the app every ~8 requests,
+ *  20 us every ~30, 50 us every ~55 but the replica then idles so long that
+ *  CPU per request rose 30 %). The cost: up to 20 us more latency for a
+ *  request that finds its app asleep. The news itself is published at once
+ *  (the activity word is bumped every iteration): an app that is awake or
+ *  about to sleep sees it without any wake-up. */
+#define SVC_WAKE_QUIET_NS (20 * AXL_NS_PER_US)
+#define SVC_WAKE_MAX_NS   (200 * AXL_NS_PER_US)
 
 static const char *const svc_names[] = {
 #define AXL_SVC_NAME(n) #n,
@@ -1497,8 +1503,6 @@ int axl_svc_init(struct axl_svc *v, struct axl_stack *s, const struct axl_chan_p
     v->bell = -1;
     v->wake_quiet_ns = SVC_WAKE_QUIET_NS;
     v->wake_max_ns = SVC_WAKE_MAX_NS;
-    if (getenv("XQ")) v->wake_quiet_ns = strtoull(getenv("XQ"), NULL, 0); /* XXX experiment */
-    if (getenv("XM")) v->wake_max_ns = strtoull(getenv("XM"), NULL, 0);
     if (axl_chan_layout(p, &l) < 0) return AXL_EINVAL;
     v->scratch = malloc(AXL_CHAN_DGRAM_MAX);
     if (!v->scratch) return AXL_ENOMEM;
