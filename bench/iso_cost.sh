@@ -216,12 +216,12 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
   if ! skipped cpu; then
     if start iso; then
       r=$(cpu_run iso); echo "iso $r" >>"$RES"; echo "# repeat $rep iso: req ns ticks vcsw ivcsw = $r"
-      "$BIN/axlctl" --ctl "$TMPD/stk.sock" stats >"$TMPD/stk.stats" 2>&1
+      "$BIN/axlctl" --ctl "$TMPD/stk.sock" stats >"$TMPD/ctl.stats" 2>&1
       stop_server
       # the wake-up counters of that server's life (warm-up and run): app, replica
       echo "# repeat $rep iso counters (whole life):" \
         $(grep -hE '^(AxlPollSleeps|AxlPollSpinHits|AxlIsoSleeps|AxlIsoWakes|HttpRequests200) ' "$TMPD/srv.stats" 2>/dev/null) \
-        $(awk '$1 ~ /^(SvcAppWakes|SvcBellWakes|SvcEvents|SvcCmds)$/ { print $1, $NF }' "$TMPD/stk.stats" 2>/dev/null)
+        $(awk '$1 ~ /^(SvcAppWakes|SvcBellWakes|SvcEvents|SvcCmds)$/ { print $1, $NF }' "$TMPD/ctl.stats" 2>/dev/null)
     else echo "# repeat $rep: isolated server did not start: $(head -c 200 "$TMPD/stk.out" "$TMPD/srv.out")"; fi
     stop_server
   fi
