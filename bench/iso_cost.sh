@@ -166,13 +166,27 @@ warm() {
   in_c timeout 20 "$BIN/axl-load" http --target "$A_S:8080" -c "$CONNS" --path /64.bin --cpu 1 \
     --duration 0.3 >/dev/null 2>&1
 }
-# cpu_run SIDE: one measured run; prints "req ns ticks vcsw ivcsw"
+# per_proc: "comm=ns ..." on-CPU time of each server process (all threads)
+per_proc() {
+  local p t ns x
+  for p in $(all_pids); do
+    ns=0
+    for t in /proc/"$p"/task/*; do read -r x _ <"$t/schedstat" 2>/dev/null && ns=$((ns + x)); done
+    echo "$(cat /proc/"$p"/comm 2>/dev/null)=$ns"
+  done
+}
+# cpu_run SIDE: one measured run; prints "req ns ticks vcsw ivcsw", and the
+# share of each process to $TMPD/split
 cpu_run() {
-  local a b req
+  local a b req pa pb
   warm
+  pa=$(per_proc)
   a=($(cpu_now))
   req=$(load)
   b=($(cpu_now))
+  pb=$(per_proc)
+  paste -d' ' <(echo "$pa") <(echo "$pb") |
+    awk -v r="$req" '{ split($1, x, "="); split($2, y, "="); if (r > 0) printf "%s %.2f us/req, ", x[1], (y[2] - x[2]) / r / 1000 }' >"$TMPD/split"
   echo "$req $((b[0] - a[0])) $((b[1] - a[1])) $((b[2] - a[2])) $((b[3] - a[3]))"
 }
 # sys_run: strace -c -f -p APP over one load run; prints "req calls top"
@@ -216,6 +230,7 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
   if ! skipped cpu; then
     if start iso; then
       r=$(cpu_run iso); echo "iso $r" >>"$RES"; echo "# repeat $rep iso: req ns ticks vcsw ivcsw = $r"
+      echo "# repeat $rep iso, per process: $(cat "$TMPD/split")"
       "$BIN/axlctl" --ctl "$TMPD/stk.sock" stats >"$TMPD/ctl.stats" 2>&1
       stop_server
       # the wake-up counters of that server's life (warm-up and run): app, replica
