@@ -78,8 +78,11 @@
  *  fast enough to be ready soon after (~10 % of a CPU when that replica spins). */
 #define AXL_REPLICA_STANDBY_NICE 10
 /** AXL_REPLICA_IDLE_SPINS / _IDLE_NS: empty iterations, and time, before sleeping
- *  (as the engine's own loop, net/stack.c). */
-#define AXL_REPLICA_IDLE_SPINS 2000u
+ *  (as axl_poll's, src/axl/ctx.c: a replica iteration polls the port, the
+ *  timers and every app's channel, and 2,000 of them took several times
+ *  50 us; with 200 the replica's CPU per request of a loaded HTTP server
+ *  fell ~10 %, docs/BENCHMARKS.md "Isolated mode"). */
+#define AXL_REPLICA_IDLE_SPINS 200u
 #define AXL_REPLICA_IDLE_NS    (50 * AXL_NS_PER_US)
 /** AXL_REPLICA_SLEEP_MAX_MS: longest single sleep (the heartbeat beats at least
  *  this often when idle): an idle replica wakes twice a second, not more;
