@@ -534,8 +534,7 @@ uint32_t axl_chan_stk_evq_used(const struct axl_chan_stk *ch)
 {
     /* our producer index against the app's consumer index (may be stale or
      * hostile: only an estimate, clamped to the queue size) */
-    uint32_t used = ch->evq.cached_prod -
-                    atomic_load_explicit(ch->evq.cons, memory_order_relaxed);
+    uint32_t used = ch->evq.cached_prod - atomic_load_explicit(ch->evq.cons, memory_order_relaxed);
     return used > ch->evq.mask + 1 ? ch->evq.mask + 1 : used;
 }
 
