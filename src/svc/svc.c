@@ -84,6 +84,15 @@
  *  about to sleep sees it without any wake-up. */
 #define SVC_WAKE_QUIET_NS (20 * AXL_NS_PER_US)
 #define SVC_WAKE_MAX_NS   (200 * AXL_NS_PER_US)
+/** SVC_WAKE_GAP_NS / SVC_WAKE_PROBE: the quiet time adapts per app, as the
+ *  app's spin does (src/axl/ctx.c): a hold that took in news after a pause
+ *  of SVC_WAKE_GAP_NS or more paid (a shorter wait would have woken the app
+ *  twice) and restores the full quiet time; one that did not halves it, down
+ *  to none (a few requests in flight: waiting only costs the replica's spin
+ *  and the request's latency); every SVC_WAKE_PROBE-th wake-up holds fully
+ *  again to find out. */
+#define SVC_WAKE_GAP_NS (1 * AXL_NS_PER_US)
+#define SVC_WAKE_PROBE  32u
 
 static const char *const svc_names[] = {
 #define AXL_SVC_NAME(n) #n,
@@ -163,6 +172,9 @@ struct axl_svc_app {
     int kick;      /* news for the app this iteration: bump its activity word */
     int wake_due;  /* bumped since the last ring (svc_ring) */
     uint64_t due_ns, news_ns; /* first bump not rung yet, last bump */
+    uint64_t gap_ns;   /* longest pause between two bumps of this hold */
+    uint64_t quiet_ns; /* the quiet time now (adapts, svc_ring) */
+    uint32_t holds;    /* wake-ups issued (every SVC_WAKE_PROBE-th holds fully) */
     struct axl_svc_app *next;
 };
 
@@ -1197,6 +1209,7 @@ int axl_svc_app_add(struct axl_svc *v, uint32_t app_id, pid_t pid, uid_t uid, co
     a = calloc(1, sizeof(*a));
     if (!a) goto fail;
     a->v = v;
+    a->quiet_ns = v->wake_quiet_ns;
     a->id = app_id;
     a->pid = pid;
     a->uid = uid;
@@ -1287,11 +1300,20 @@ static void svc_bump(struct axl_svc_app *a, uint64_t now)
 {
     a->kick = 0;
     axl_chan_stk_bump(&a->ch);
-    a->news_ns = now;
     if (!a->wake_due) {
         a->wake_due = 1;
         a->due_ns = now;
+        a->gap_ns = 0;
+    } else if (now - a->news_ns > a->gap_ns) {
+        a->gap_ns = now - a->news_ns;
     }
+    a->news_ns = now;
+}
+
+/* The quiet time of the hold in progress. */
+static uint64_t svc_quiet(const struct axl_svc_app *a)
+{
+    return a->holds % SVC_WAKE_PROBE == 0 ? a->v->wake_quiet_ns : a->quiet_ns;
 }
 
 /* Wake the app if it sleeps on an older activity value (at most one
@@ -1302,6 +1324,12 @@ static void svc_ring(struct axl_svc_app *a)
     if (axl_chan_stk_ring(&a->ch)) {
         a->v->st[AXL_SVC_SvcAppWakes]++;
         a->v->woke++;
+        /* adapt the quiet time to what holding took in (SVC_WAKE_GAP_NS) */
+        if (a->gap_ns >= SVC_WAKE_GAP_NS)
+            a->quiet_ns = a->v->wake_quiet_ns;
+        else if (a->holds % SVC_WAKE_PROBE != 0)
+            a->quiet_ns = a->quiet_ns / 2 < SVC_WAKE_GAP_NS ? 0 : a->quiet_ns / 2;
+        a->holds++;
     }
 }
 
@@ -1324,7 +1352,7 @@ uint32_t axl_svc_poll(struct axl_svc *v)
             if (a->dead) continue;
             if (a->kick) svc_bump(a, now);
             if (a->wake_due &&
-                (now - a->news_ns >= v->wake_quiet_ns || now - a->due_ns >= v->wake_max_ns ||
+                (now - a->news_ns >= svc_quiet(a) || now - a->due_ns >= v->wake_max_ns ||
                  axl_chan_stk_evq_used(&a->ch) * 2 > a->ch.lay.p.evq_slots))
                 svc_ring(a);
         }
