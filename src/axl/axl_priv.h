@@ -157,6 +157,13 @@ struct axl_ctx {
     /* counters of the library itself (axl_stat names "Axl...") */
     uint64_t ev_stale;    /* events of closed handles dropped */
     uint64_t ev_nomem;    /* events lost: the FIFO could not grow */
+    /* axl_poll's spin before sleeping: fixed (AXL_POLL_SPIN_NS) unless the
+     * backend sets spin_adapt (isolated mode: a spin pays only when the
+     * replica runs on another CPU meanwhile; ctx.c) */
+    int spin_adapt;
+    uint64_t spin_ns;     /* the current spin (spin_adapt) */
+    uint32_t spin_sleeps; /* sleeps since the last full-length probe */
+    uint64_t st_sleeps, st_spin_hits; /* counters AxlPollSleeps, AxlPollSpinHits */
 };
 
 /* Handles. */

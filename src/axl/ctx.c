@@ -30,6 +30,13 @@
  *  wake-up costs ~10 us on these machines (docs/ARCHITECTURE.md). */
 #define AXL_POLL_SPIN_NS (50 * AXL_NS_PER_US)
 #define AXL_POLL_SPINS   200u
+/** AXL_POLL_PROBE: with an adaptive spin (ctx.spin_adapt), every this many
+ *  sleeps one spin is full length again, to find out whether spinning pays
+ *  (a spin that finds work restores the full length; one that finds none
+ *  halves it, down to none). In isolated mode with the app and its replica
+ *  on one CPU the replica cannot run while the app spins: every spin is
+ *  wasted, and the app now sleeps as soon as it has nothing to do. */
+#define AXL_POLL_PROBE 32u
 /** AXL_EVQ_INIT: initial event FIFO capacity (grows by doubling). */
 #define AXL_EVQ_INIT 1024u
 /** Buffer-size limits of struct axl_config (those of the channel rings). */
@@ -409,7 +416,12 @@ int axl_poll(struct axl_ctx *c, struct axl_event *ev, int max, int64_t timeout_n
 {
     if (!c || !ev || max <= 0) return -EINVAL;
     uint64_t start = 0, idle_since = 0;
-    uint32_t idle = 0;
+    uint32_t idle = 0, spins = AXL_POLL_SPINS;
+    uint64_t spin_ns = AXL_POLL_SPIN_NS;
+    if (c->spin_adapt) {
+        spins = 1;
+        spin_ns = c->spin_sleeps >= AXL_POLL_PROBE ? AXL_POLL_SPIN_NS : c->spin_ns;
+    }
     for (;;) {
         int w = c->ops->work(c);
         axl_sk_flush_all(c);
@@ -421,12 +433,23 @@ int axl_poll(struct axl_ctx *c, struct axl_event *ev, int max, int64_t timeout_n
         if (!start) start = now;
         if (timeout_ns > 0 && now - start >= (uint64_t)timeout_ns) return 0;
         if (w > 0) {
+            if (idle && c->spin_adapt) { /* the spin found work: it pays */
+                c->spin_ns = AXL_POLL_SPIN_NS;
+                c->st_spin_hits++;
+            }
             idle = 0;
             continue;
         }
         if (idle++ == 0) idle_since = now;
-        if (idle < AXL_POLL_SPINS || now - idle_since < AXL_POLL_SPIN_NS) continue;
+        if (idle < spins || now - idle_since < spin_ns) continue;
+        if (c->spin_adapt) { /* a spin that found nothing: halve it (not after a probe) */
+            int probe = c->spin_sleeps >= AXL_POLL_PROBE;
+            if (!probe) c->spin_ns = c->spin_ns / 2 < AXL_NS_PER_US ? 0 : c->spin_ns / 2;
+            c->spin_sleeps = probe ? 0 : c->spin_sleeps + 1;
+            spin_ns = c->spin_sleeps >= AXL_POLL_PROBE ? AXL_POLL_SPIN_NS : c->spin_ns;
+        }
         uint64_t left = timeout_ns < 0 ? UINT64_MAX : start + (uint64_t)timeout_ns - now;
+        c->st_sleeps++;
         c->ops->sleep(c, left);
         idle = 0;
     }
@@ -747,6 +770,14 @@ int axl_stat(struct axl_ctx *c, const char *name, uint64_t *val)
     }
     if (!strcmp(name, "AxlEventsLostNoMem")) {
         *val = c->ev_nomem;
+        return 0;
+    }
+    if (!strcmp(name, "AxlPollSleeps")) {
+        *val = c->st_sleeps;
+        return 0;
+    }
+    if (!strcmp(name, "AxlPollSpinHits")) {
+        *val = c->st_spin_hits;
         return 0;
     }
     return c->ops->stat(c, name, val);

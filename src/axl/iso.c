@@ -223,6 +223,8 @@ struct iso {
     /* counters (axl_stat "AxlIso...") */
     uint64_t st_lost, st_reattach, st_reattach_fail, st_ovf, st_timeout, st_viol, st_aborted,
         st_cmds, st_conn_retry;
+    uint64_t st_sleeps; /* futex_waitv / nanosleep calls of iso_sleep */
+    uint64_t st_wakes;  /* replica wake-ups (bell writes) of channels since unmapped */
 };
 
 static struct iso *B(struct axl_ctx *c)
@@ -903,6 +905,7 @@ static void rep_down(struct axl_ctx *c, struct iso_rep *r, const char *why)
         b->st_aborted += aborted;
         axl_warn("axl", "replica %u lost (%s): %u connection(s) aborted; reattaching", r->idx, why,
                  aborted);
+        b->st_wakes += r->a.stats.wakes;
         axl_chan_app_unmap(&r->a);
         free(r->cs);
         r->cs = NULL;
@@ -1304,6 +1307,7 @@ static void iso_sleep(struct axl_ctx *c, uint64_t max_ns)
         idx[n++] = i;
     }
     if (wait == 0) wait = 1;
+    b->st_sleeps++;
     if (n) {
         (void)axl_futex_waitv(words, vals, n, wait);
         for (uint32_t j = 0; j < n; j++)
@@ -2038,10 +2042,15 @@ static int iso_stat(struct axl_ctx *c, const char *name, uint64_t *val)
                                       "AxlIsoReattachFailures", "AxlIsoCmdOverflow",
                                       "AxlIsoCmdTimeouts",      "AxlIsoViolations",
                                       "AxlIsoConnsAborted",     "AxlIsoCmds",
-                                      "AxlIsoConnectRetries"};
+                                      "AxlIsoConnectRetries",   "AxlIsoSleeps",
+                                      "AxlIsoWakes"};
+    uint64_t wakes = b->st_wakes;
+    for (uint32_t i = 0; i < b->nrep; i++)
+        if (b->rep[i].state == REP_UP) wakes += b->rep[i].a.stats.wakes;
     const uint64_t ownv[] = {b->st_lost,    b->st_reattach, b->st_reattach_fail,
                              b->st_ovf,     b->st_timeout,  b->st_viol,
-                             b->st_aborted, b->st_cmds,     b->st_conn_retry};
+                             b->st_aborted, b->st_cmds,     b->st_conn_retry,
+                             b->st_sleeps,  wakes};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         if (!strcmp(name, own[i])) {
             *val = ownv[i];
@@ -2211,6 +2220,9 @@ int axl_iso_open(struct axl_ctx *c, const struct axl_config *cfg, char *err, siz
     axl_rand_seed(&b->rnd, cfg->seed ? cfg->seed : axl_clock_ns() ^ ((uint64_t)getpid() << 32));
     c->bk = b;
     c->ops = &iso_ops;
+    /* the replica may share our CPU: spin only while spinning pays (ctx.c) */
+    c->spin_adapt = 1;
+    c->spin_ns = 50 * AXL_NS_PER_US;
     b->x = calloc(c->max_socks, sizeof(*b->x));
     int rc, fds[AXL_ISO_MAX_REPLICAS], nfds = 0;
     char *body = NULL, msg[200], line[64];

@@ -257,6 +257,15 @@ int axl_chan_stk_post(struct axl_chan_stk *ch, const struct axl_chan_event *ev);
 /* End of a batch: bump our activity word; FUTEX_WAKE the app only if it said
  * it sleeps on a value we moved past (once per sleep: doorbell.h). */
 void axl_chan_stk_kick(struct axl_chan_stk *ch);
+/* axl_chan_stk_kick in two halves (doorbell.h axl_doorbell_bump / _ring):
+ * bump publishes at once (no system call), ring wakes the app if it sleeps
+ * on an older value; 1 if it issued a FUTEX_WAKE. Every bump must be
+ * followed by a ring before the caller sleeps or waits long. */
+void axl_chan_stk_bump(struct axl_chan_stk *ch);
+int axl_chan_stk_ring(struct axl_chan_stk *ch);
+/* Events posted and not yet consumed by the app (an estimate from the app's
+ * index, clamped to the queue size). */
+uint32_t axl_chan_stk_evq_used(const struct axl_chan_stk *ch);
 
 /* Idle, after the commands and hints were drained (poll_cmd to 0, scan):
  * 1 if safe to sleep (sleep word set, nothing pending), else 0 (word cleared). sleep: prepare +

@@ -27,9 +27,17 @@
 enum axl_doorbell_kicked axl_doorbell_kick(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
                                            _Atomic uint32_t *peer_flags, int bell_fd)
 {
+    axl_doorbell_bump(activity);
+    return axl_doorbell_ring(w, activity, peer_flags, bell_fd);
+}
+
+enum axl_doorbell_kicked axl_doorbell_ring(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
+                                           _Atomic uint32_t *peer_flags, int bell_fd)
+{
     int supp;
-    uint32_t act = atomic_fetch_add_explicit(activity, 1, memory_order_seq_cst) + 1;
     atomic_thread_fence(memory_order_seq_cst);
+    /* only we write our activity word: this is the value bumped last */
+    uint32_t act = atomic_load_explicit(activity, memory_order_relaxed);
     uint32_t f = atomic_load_explicit(peer_flags, memory_order_relaxed);
     if (!(f & AXL_RING_F_NEED_WAKEUP)) return AXL_DOORBELL_NO_SLEEPER;
     if (!axl_doorbell_need_wake(w, f, act, axl_clock_ns(), &supp))

@@ -66,6 +66,20 @@ enum axl_doorbell_kicked {
 enum axl_doorbell_kicked axl_doorbell_kick(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
                                            _Atomic uint32_t *peer_flags, int bell_fd);
 
+/* The two halves of axl_doorbell_kick, for a waker that publishes at once but
+ * wakes later (the replica: once at the end of its burst, svc.c): bump makes
+ * the news visible to a peer that is awake or about to sleep (its
+ * prepare_sleep sees the word move), ring is the fence + look + wake of
+ * axl_doorbell_kick for the value bumped last. No wake-up is lost as long as
+ * every bump is followed by a ring (the Dekker pair is bump ... fence, load
+ * against store, fence, load). */
+static inline uint32_t axl_doorbell_bump(_Atomic uint32_t *activity)
+{
+    return atomic_fetch_add_explicit(activity, 1, memory_order_seq_cst) + 1;
+}
+enum axl_doorbell_kicked axl_doorbell_ring(struct axl_doorbell_waker *w, _Atomic uint32_t *activity,
+                                           _Atomic uint32_t *peer_flags, int bell_fd);
+
 /* FUTEX_WAIT while *word == val, at most timeout_ns (0: no limit).
  * 1 woken (or the word had moved, or a signal), 0 timed out, negative errno. */
 int axl_futex_wait(const _Atomic uint32_t *word, uint32_t val, uint64_t timeout_ns);

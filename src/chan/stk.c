@@ -515,6 +515,29 @@ void axl_chan_stk_kick(struct axl_chan_stk *ch)
     ch->stats.wakes_suppressed += k == AXL_DOORBELL_SUPPRESSED;
 }
 
+void axl_chan_stk_bump(struct axl_chan_stk *ch)
+{
+    axl_doorbell_bump(&ch->sctl->activity);
+    ch->stats.kicks++;
+}
+
+int axl_chan_stk_ring(struct axl_chan_stk *ch)
+{
+    enum axl_doorbell_kicked k =
+        axl_doorbell_ring(&ch->waker, &ch->sctl->activity, ch->evq.flags, -1);
+    ch->stats.wakes += k == AXL_DOORBELL_WOKE;
+    ch->stats.wakes_suppressed += k == AXL_DOORBELL_SUPPRESSED;
+    return k == AXL_DOORBELL_WOKE;
+}
+
+uint32_t axl_chan_stk_evq_used(const struct axl_chan_stk *ch)
+{
+    /* our producer index against the app's consumer index (may be stale or
+     * hostile: only an estimate, clamped to the queue size) */
+    uint32_t used = ch->evq.cached_prod - atomic_load_explicit(ch->evq.cons, memory_order_relaxed);
+    return used > ch->evq.mask + 1 ? ch->evq.mask + 1 : used;
+}
+
 int axl_chan_stk_prepare_sleep(struct axl_chan_stk *ch)
 {
     /* The ring.h protocol, with the activity value we wait on in the word:

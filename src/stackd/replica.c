@@ -12,7 +12,9 @@
  *   -> first start only: GATED + doorbell, wait at the start gate (EOF)
  *   -> READY + doorbell
  *   -> replica_run: the loop. Each iteration: axl_stack_poll (the engine)
- *      + axl_svc_poll (the apps' commands, hints, events); every
+ *      + axl_svc_poll (the apps' commands, hints, events; a sleeping app is
+ *      woken once its burst of news ends, then sched_yield lets it run at
+ *      once if it shares our CPU, svc.c SVC_WAKE_QUIET_NS); every
  *      AXL_REPLICA_TICK_NS also the supervisor link (NEW_APP / APP_GONE,
  *      link.h: NEW_APP / APP_GONE, CONNS answered in chunks, CAPTURE
  *      installed as the port's mirror) and the apps' sockets (REGMEM,
@@ -76,8 +78,11 @@
  *  fast enough to be ready soon after (~10 % of a CPU when that replica spins). */
 #define AXL_REPLICA_STANDBY_NICE 10
 /** AXL_REPLICA_IDLE_SPINS / _IDLE_NS: empty iterations, and time, before sleeping
- *  (as the engine's own loop, net/stack.c). */
-#define AXL_REPLICA_IDLE_SPINS 2000u
+ *  (as axl_poll's, src/axl/ctx.c: a replica iteration polls the port, the
+ *  timers and every app's channel, and 2,000 of them took several times
+ *  50 us; with 200 the replica's CPU per request of a loaded HTTP server
+ *  fell ~10 %, docs/BENCHMARKS.md "Isolated mode"). */
+#define AXL_REPLICA_IDLE_SPINS 200u
 #define AXL_REPLICA_IDLE_NS    (50 * AXL_NS_PER_US)
 /** AXL_REPLICA_SLEEP_MAX_MS: longest single sleep (the heartbeat beats at least
  *  this often when idle): an idle replica wakes twice a second, not more;
@@ -485,6 +490,15 @@ static int replica_run(struct replica_loop *L)
         }
         work += axl_stack_poll(L->s, now);
         work += axl_svc_poll(L->svc);
+        if (L->svc->woke) {
+            /* Let the app we woke run now if it shares our CPU, while we are
+             * runnable: its kick back then needs no bell write. Counted as
+             * work: the idle spin starts again, so that an app on another
+             * CPU finds us awake when it answers. */
+            L->svc->woke = 0;
+            sched_yield();
+            work++;
+        }
         prev_work = work != 0;
         if (work) {
             idle = 0;

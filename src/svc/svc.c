@@ -66,6 +66,33 @@
 #define SVC_OBJ_INIT 64u
 /** SVC_ITEMS_MAX: spliced sends (SEND+REG / OBJ_SEND) waiting per app. */
 #define SVC_ITEMS_MAX 65536u
+/** SVC_WAKE_QUIET_NS / SVC_WAKE_MAX_NS: a sleeping app is woken once at the
+ *  end of a burst of news for it, not once per loop iteration with news:
+ *  when no news came for SVC_WAKE_QUIET_NS, or SVC_WAKE_MAX_NS after the
+ *  first news it has not been woken for (a bound on the delay under a
+ *  continuous stream), or when its event queue is half full, and always
+ *  before the replica sleeps (axl_svc_prepare_sleep). On a CPU shared by the
+ *  app and the replica every wake-up is a switch to the app and back and one
+ *  futex_waitv of the app: one per burst, and the app answers the whole burst
+ *  in one batch. A client's burst of requests arrives a few microseconds
+ *  apart (one per request it handled); 20 us takes most of a burst in
+ *  (docs/BENCHMARKS.md "Isolated mode": 5 us woke the app every ~8 requests,
+ *  20 us every ~30, 50 us every ~55 but the replica then idles so long that
+ *  CPU per request rose 30 %). The cost: up to 20 us more latency for a
+ *  request that finds its app asleep. The news itself is published at once
+ *  (the activity word is bumped every iteration): an app that is awake or
+ *  about to sleep sees it without any wake-up. */
+#define SVC_WAKE_QUIET_NS (20 * AXL_NS_PER_US)
+#define SVC_WAKE_MAX_NS   (200 * AXL_NS_PER_US)
+/** SVC_WAKE_GAP_NS / SVC_WAKE_PROBE: the quiet time adapts per app, as the
+ *  app's spin does (src/axl/ctx.c): a hold that took in news after a pause
+ *  of SVC_WAKE_GAP_NS or more paid (a shorter wait would have woken the app
+ *  twice) and restores the full quiet time; one that did not halves it, down
+ *  to none (a few requests in flight: waiting only costs the replica's spin
+ *  and the request's latency); every SVC_WAKE_PROBE-th wake-up holds fully
+ *  again to find out. */
+#define SVC_WAKE_GAP_NS (1 * AXL_NS_PER_US)
+#define SVC_WAKE_PROBE  32u
 
 static const char *const svc_names[] = {
 #define AXL_SVC_NAME(n) #n,
@@ -142,7 +169,12 @@ struct axl_svc_app {
     uint64_t reclaim_t0;    /* dead: when (axl_clock_ns), for the log */
     uint64_t viol_seen; /* ch.stats.violations already counted in SvcViolations */
     int dead; /* no longer served (gone or disconnected) */
-    int kick;
+    int kick;      /* news for the app this iteration: bump its activity word */
+    int wake_due;  /* bumped since the last ring (svc_ring) */
+    uint64_t due_ns, news_ns; /* first bump not rung yet, last bump */
+    uint64_t gap_ns;   /* longest pause between two bumps of this hold */
+    uint64_t quiet_ns; /* the quiet time now (adapts, svc_ring) */
+    uint32_t holds;    /* wake-ups issued (every SVC_WAKE_PROBE-th holds fully) */
     struct axl_svc_app *next;
 };
 
@@ -1177,6 +1209,7 @@ int axl_svc_app_add(struct axl_svc *v, uint32_t app_id, pid_t pid, uid_t uid, co
     a = calloc(1, sizeof(*a));
     if (!a) goto fail;
     a->v = v;
+    a->quiet_ns = v->wake_quiet_ns;
     a->id = app_id;
     a->pid = pid;
     a->uid = uid;
@@ -1257,27 +1290,73 @@ static uint32_t serve_app(struct axl_svc_app *a)
         work += n;
     }
     if (a->ch.stats.violations != viol0 || a->ch.stats.violations != a->viol_seen) violation(a, 0);
-    if (a->kick && !a->dead) {
-        a->kick = 0;
-        axl_chan_stk_kick(&a->ch);
-    }
     return work;
+}
+
+/* Publish the news of this iteration: bump the app's activity word (no
+ * system call); the wake-up, if the app sleeps, comes at the end of the burst
+ * (svc_ring). */
+static void svc_bump(struct axl_svc_app *a, uint64_t now)
+{
+    a->kick = 0;
+    axl_chan_stk_bump(&a->ch);
+    if (!a->wake_due) {
+        a->wake_due = 1;
+        a->due_ns = now;
+        a->gap_ns = 0;
+    } else if (now - a->news_ns > a->gap_ns) {
+        a->gap_ns = now - a->news_ns;
+    }
+    a->news_ns = now;
+}
+
+/* The quiet time of the hold in progress. */
+static uint64_t svc_quiet(const struct axl_svc_app *a)
+{
+    return a->holds % SVC_WAKE_PROBE == 0 ? a->v->wake_quiet_ns : a->quiet_ns;
+}
+
+/* Wake the app if it sleeps on an older activity value (at most one
+ * FUTEX_WAKE per sleep of the app, doorbell.h). */
+static void svc_ring(struct axl_svc_app *a)
+{
+    a->wake_due = 0;
+    if (axl_chan_stk_ring(&a->ch)) {
+        a->v->st[AXL_SVC_SvcAppWakes]++;
+        a->v->woke++;
+        /* adapt the quiet time to what holding took in (SVC_WAKE_GAP_NS) */
+        if (a->gap_ns >= SVC_WAKE_GAP_NS)
+            a->quiet_ns = a->v->wake_quiet_ns;
+        else if (a->holds % SVC_WAKE_PROBE != 0)
+            a->quiet_ns = a->quiet_ns / 2 < SVC_WAKE_GAP_NS ? 0 : a->quiet_ns / 2;
+        a->holds++;
+    }
 }
 
 uint32_t axl_svc_poll(struct axl_svc *v)
 {
-    uint32_t work = 0;
+    uint32_t work = 0, due = 0;
     for (uint32_t i = 0; i < v->napps; i++) {
         struct axl_svc_app *a = v->apps[i];
         work += serve_app(a);
         if (i < v->napps && v->apps[i] != a) i--; /* a was removed: its slot holds another */
     }
-    /* Engine callbacks from axl_stack_poll posted events: publish them. */
+    /* Commands answered, and engine callbacks from axl_stack_poll posted
+     * events: publish them; wake sleeping apps whose burst of news ended. */
     for (uint32_t i = 0; i < v->napps; i++)
-        if (v->apps[i]->kick) {
-            v->apps[i]->kick = 0;
-            axl_chan_stk_kick(&v->apps[i]->ch);
+        due |= (uint32_t)(v->apps[i]->kick | v->apps[i]->wake_due);
+    if (due) {
+        uint64_t now = axl_clock_ns();
+        for (uint32_t i = 0; i < v->napps; i++) {
+            struct axl_svc_app *a = v->apps[i];
+            if (a->dead) continue;
+            if (a->kick) svc_bump(a, now);
+            if (a->wake_due &&
+                (now - a->news_ns >= svc_quiet(a) || now - a->due_ns >= v->wake_max_ns ||
+                 axl_chan_stk_evq_used(&a->ch) * 2 > a->ch.lay.p.evq_slots))
+                svc_ring(a);
         }
+    }
     if (v->dying) {
         work += reclaim_step(v);
         reap_dying(v);
@@ -1285,8 +1364,20 @@ uint32_t axl_svc_poll(struct axl_svc *v)
     return work;
 }
 
+void axl_svc_wake_apps(struct axl_svc *v)
+{
+    uint64_t now = 0;
+    for (uint32_t i = 0; i < v->napps; i++) {
+        struct axl_svc_app *a = v->apps[i];
+        if (a->dead) continue;
+        if (a->kick) svc_bump(a, now ? now : (now = axl_clock_ns()));
+        if (a->wake_due) svc_ring(a);
+    }
+}
+
 int axl_svc_prepare_sleep(struct axl_svc *v)
 {
+    axl_svc_wake_apps(v); /* never sleep with an app asleep that has news */
     for (uint32_t i = 0; i < v->napps; i++)
         if (!axl_chan_stk_prepare_sleep(&v->apps[i]->ch)) {
             for (uint32_t j = 0; j < i; j++)
@@ -1438,6 +1529,8 @@ int axl_svc_init(struct axl_svc *v, struct axl_stack *s, const struct axl_chan_p
     v->s = s;
     v->params = *p;
     v->bell = -1;
+    v->wake_quiet_ns = SVC_WAKE_QUIET_NS;
+    v->wake_max_ns = SVC_WAKE_MAX_NS;
     if (axl_chan_layout(p, &l) < 0) return AXL_EINVAL;
     v->scratch = malloc(AXL_CHAN_DGRAM_MAX);
     if (!v->scratch) return AXL_ENOMEM;

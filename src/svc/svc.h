@@ -11,7 +11,10 @@
  *     HELLO on the app's socket
  *   every loop iteration: axl_svc_poll -> per app with work: flush deferred
  *     events -> axl_chan_stk_poll_cmd (commands -> engine calls) ->
- *     axl_chan_stk_scan (hinted sockets: RX ring room, TX) -> kick
+ *     axl_chan_stk_scan (hinted sockets: RX ring room, TX) -> bump the app's
+ *     activity word (news published, no system call); a sleeping app is
+ *     woken (FUTEX_WAKE) once its burst of news ends (SVC_WAKE_QUIET_NS
+ *     without news, at most SVC_WAKE_MAX_NS after the first, svc.c)
  *   engine callbacks (inside axl_stack_poll): new_conn / connected /
  *     new_data / data_acked / zc_done / remote_closed / cleanup, UDP
  *     datagrams -> RX rings, TX-ring consumption, events
@@ -74,7 +77,8 @@ struct axl_stack;
     X(SvcRegmem)           /* memory regions registered */                                         \
     X(SvcObjects)          /* pre-packetised objects created */                                    \
     X(SvcLinkBad)          /* malformed supervisor link messages */                                \
-    X(SvcBellWakes)        /* wake-ups through the bell eventfd */
+    X(SvcBellWakes)        /* wake-ups through the bell eventfd */                                \
+    X(SvcAppWakes)         /* FUTEX_WAKEs of sleeping apps (once per burst of news) */
 
 enum axl_svc_stat {
 #define AXL_SVC_ENUM(n) AXL_SVC_##n,
@@ -101,6 +105,8 @@ struct axl_svc {
                                 * engine to drop its references */
     uint64_t reclaim_drops;    /* the engine's DropTxRingFull at the last reclaim step */
     uint8_t *scratch;          /* AXL_CHAN_DGRAM_MAX: a UDP datagram across the ring end */
+    uint64_t wake_quiet_ns, wake_max_ns; /* svc.c SVC_WAKE_QUIET_NS / SVC_WAKE_MAX_NS */
+    uint32_t woke; /* apps woken (FUTEX_WAKE) since the caller last cleared it */
     uint64_t st[AXL_SVC__COUNT];
 };
 
@@ -126,6 +132,9 @@ uint32_t axl_svc_poll(struct axl_svc *v);
 /* Sleeping: 1 if every app's sleep word is set and nothing is pending, else
  * 0 (nothing to undo). wake_done clears the words. */
 int axl_svc_prepare_sleep(struct axl_svc *v);
+/* Wake now every sleeping app with news not rung yet (axl_svc_poll defers
+ * the wake-up to the end of a burst of news; prepare_sleep calls this). */
+void axl_svc_wake_apps(struct axl_svc *v);
 void axl_svc_wake_done(struct axl_svc *v);
 /* Longest sleep the service allows (1 ms while events wait for room in an
  * app's event queue: the app frees room without telling us), else UINT64_MAX. */

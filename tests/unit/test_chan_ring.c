@@ -486,6 +486,53 @@ static void test_chan_doorbell_protocol(void **state)
     chan_pair_close(&cp);
 }
 
+/* The replica's split doorbell (svc.c): bump at once, ring at the end of a
+ * burst. A bump alone makes a sleeper's prepare_sleep fail (it sees the
+ * word move) but wakes nobody; the ring after it wakes a sleeper exactly
+ * once per sleep, and never one that already saw the last bump. */
+static void test_chan_doorbell_split(void **state)
+{
+    (void)state;
+    struct axl_chan_params p;
+    struct chan_pair cp;
+    uint32_t ids[64];
+    chan_small_params(&p);
+    chan_pair_open(&cp, &p);
+    axl_chan_app_scan(&cp.app, ids, 64);
+
+    /* bump while the app is awake: its next prepare_sleep sees it */
+    axl_chan_stk_bump(&cp.stk);
+    assert_int_equal(cp.stk.stats.wakes, 0);
+    assert_int_equal(axl_chan_app_prepare_sleep(&cp.app), 0);
+    assert_int_equal(axl_chan_stk_ring(&cp.stk), 0); /* not asleep: no wake */
+    axl_chan_app_scan(&cp.app, ids, 64);
+
+    /* the app sleeps, then a burst of bumps, then one ring: one wake */
+    assert_int_equal(axl_chan_app_prepare_sleep(&cp.app), 1);
+    for (int i = 0; i < 10; i++)
+        axl_chan_stk_bump(&cp.stk);
+    assert_int_equal(cp.stk.stats.wakes, 0); /* bumps alone make no system call */
+    assert_int_equal(axl_chan_stk_ring(&cp.stk), 1);
+    assert_int_equal(axl_chan_stk_ring(&cp.stk), 0); /* same sleep: once */
+    assert_int_equal(cp.stk.stats.wakes, 1);
+    /* the sleeper's futex compares the word: it would not block now */
+    assert_int_equal(
+        axl_futex_wait(&cp.app.sctl->activity, cp.app.stk_act_seen, AXL_NS_PER_MS), 1);
+    axl_chan_app_wake_done(&cp.app);
+
+    /* the app saw everything and sleeps again: a ring without a new bump
+     * wakes nobody, the next bump + ring wakes it */
+    axl_chan_app_scan(&cp.app, ids, 64);
+    assert_int_equal(axl_chan_app_prepare_sleep(&cp.app), 1);
+    assert_int_equal(axl_chan_stk_ring(&cp.stk), 0);
+    axl_chan_stk_bump(&cp.stk);
+    assert_int_equal(axl_chan_stk_ring(&cp.stk), 1);
+    assert_int_equal(cp.stk.stats.wakes, 2);
+    axl_chan_app_wake_done(&cp.app);
+    assert_int_equal(axl_chan_stk_evq_used(&cp.stk), 0);
+    chan_pair_close(&cp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_chan_socket_rings),
         cmocka_unit_test(test_chan_hints),
         cmocka_unit_test(test_chan_doorbell_protocol),
+        cmocka_unit_test(test_chan_doorbell_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -558,7 +558,9 @@ static void dump_stats(void)
             (unsigned long long)g.cache_full, (unsigned long long)g.cache_bytes,
             (unsigned long long)g.sends_failed);
     static const char *const eng[] = {"TcpObjSegsTemplate", "TcpObjSegsRebuilt",
-                                      "TcpObjSegsFallback", "TcpOutSegs", "TcpRetransSegs"};
+                                      "TcpObjSegsFallback", "TcpOutSegs", "TcpRetransSegs",
+                                      "AxlPollSleeps",      "AxlPollSpinHits", "AxlIsoSleeps",
+                                      "AxlIsoWakes"};
     for (size_t i = 0; i < sizeof(eng) / sizeof(eng[0]); i++) {
         uint64_t v;
         if (axl_stat(g.ctx, eng[i], &v) == 0) fprintf(out, "%s %llu\n", eng[i], (unsigned long long)v);
