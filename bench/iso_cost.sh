@@ -78,24 +78,14 @@ stop_server() { # the app before the stack
 }
 cleanup() {
   stop_server
-  ip netns del "$NS_S" 2>/dev/null
-  ip netns del "$NS_C" 2>/dev/null
+  bench_pair_del
   rm -rf "$TMPD"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-in_s() { ip netns exec "$NS_S" "$@"; }
-in_c() { ip netns exec "$NS_C" "$@"; }
+. "$(dirname "$0")/lib.sh" # in_s, in_c, bench_pair
 
-ip netns add "$NS_S" && ip netns add "$NS_C" || die "ip netns add"
-ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_C" netns "$NS_C" || die "veth"
-in_s ip link set lo up; in_c ip link set lo up
-in_s sysctl -qw "net.ipv6.conf.$IF_S.disable_ipv6=1"
-in_c sysctl -qw "net.ipv6.conf.$IF_C.disable_ipv6=1"
-in_c ethtool -K "$IF_C" tx off tso off gso off >/dev/null 2>&1
-in_c ip addr add "$A_C/24" dev "$IF_C"
-in_s ip link set "$IF_S" up
-in_c ip link set "$IF_C" up
+bench_pair c "$A_C"
 WWW=$TMPD/www
 mkdir -p "$WWW"
 head -c 64 /dev/urandom | base64 -w 0 | head -c 64 >"$WWW/64.bin"

@@ -84,26 +84,16 @@ cleanup() {
   [[ -n $STK_PID ]] && stop_pid "$STK_PID"
   local p
   for p in "${SRV_PIDS[@]}"; do stop_pid "$p"; done
-  ip netns del "$NS_S" 2>/dev/null
-  ip netns del "$NS_C" 2>/dev/null
+  bench_pair_del
   rm -rf "$TMPD"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # (background processes are started with `ip netns exec` itself, never through
 # these functions, so that $! is the process and not a subshell)
-in_s() { ip netns exec "$NS_S" "$@"; }
-in_c() { ip netns exec "$NS_C" "$@"; }
+. "$(dirname "$0")/lib.sh" # in_s, in_c, bench_pair
 
-ip netns add "$NS_S" && ip netns add "$NS_C" || die "ip netns add"
-ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_C" netns "$NS_C" || die "veth"
-in_s ip link set lo up; in_c ip link set lo up
-in_s sysctl -qw "net.ipv6.conf.$IF_S.disable_ipv6=1"
-in_c sysctl -qw "net.ipv6.conf.$IF_C.disable_ipv6=1"
-in_s ethtool -K "$IF_S" tx off tso off gso off >/dev/null 2>&1
-in_s ip addr add "$A_S/24" dev "$IF_S"
-in_s ip link set "$IF_S" up
-in_c ip link set "$IF_C" up
+bench_pair s "$A_S"
 in_s sysctl -qw net.core.somaxconn=4096
 
 client_ip() { # on|off: the kernel owns A_C on the client end, or nobody does
