@@ -8,6 +8,8 @@
 #
 #   bench/iso_cost.sh [--bin DIR] [--seconds S] [--repeat N] [--conns C]
 #                     [--idle-seconds N] [--skip sys|cpu|idle ...]
+#                     [--app-cpu N] [--client-cpu N]   (isolated app: CPU 0 beside
+#                     the replica; client: CPU 1, by default)
 #
 # Topology (as bench/servers.sh; names carry the PID, all removed on exit):
 #   netns S: axl-httpd on AF_XDP on its veth end, pinned to CPU 0 (RTC), or
@@ -27,6 +29,8 @@ BIN=${AXL_BIN:-$ROOT/build/bin}
 SECS=4
 REPEAT=3
 CONNS=100
+APP_CPU=0
+CLIENT_CPU=1
 IDLE=30
 SKIP=" "
 while [[ $# -gt 0 ]]; do
@@ -35,6 +39,8 @@ while [[ $# -gt 0 ]]; do
     --seconds) SECS=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
+    --app-cpu) APP_CPU=$2; shift 2 ;;
+    --client-cpu) CLIENT_CPU=$2; shift 2 ;;
     --idle-seconds) IDLE=$2; shift 2 ;;
     --skip) SKIP+="$2 "; shift 2 ;;
     -h|--help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -92,7 +98,7 @@ head -c 64 /dev/urandom | base64 -w 0 | head -c 64 >"$WWW/64.bin"
 
 tcp_up() { in_c timeout 1 bash -c "exec 3<>/dev/tcp/$A_S/8080" 2>/dev/null; }
 CMD_RTC="taskset -c 0 axl-httpd --root WWW --listen 8080 --port afxdp:$IF_S --addr $A_S/24"
-CMD_ISO="axl-stackd --port afxdp:$IF_S --addr $A_S/24 --ctl SOCK --cpu 0 & taskset -c 0 axl-httpd --root WWW --listen 8080 --stack SOCK"
+CMD_ISO="axl-stackd --port afxdp:$IF_S --addr $A_S/24 --ctl SOCK --cpu 0 & taskset -c $APP_CPU axl-httpd --root WWW --listen 8080 --stack SOCK"
 # (ip netns exec and taskset exec the server: $! is the server's PID)
 start() { # rtc | iso: 0 when the server answers
   if [[ $1 == rtc ]]; then
@@ -110,7 +116,7 @@ start() { # rtc | iso: 0 when the server answers
       kill -0 "${PIDS[0]}" 2>/dev/null || return 1
       sleep 0.2
     done
-    ip netns exec "$NS_S" taskset -c 0 "$BIN/axl-httpd" --root "$WWW" --listen 8080 --stack "$TMPD/stk.sock" \
+    ip netns exec "$NS_S" taskset -c "$APP_CPU" "$BIN/axl-httpd" --root "$WWW" --listen 8080 --stack "$TMPD/stk.sock" \
       --stats-out "$TMPD/srv.stats" >"$TMPD/srv.out" 2>&1 &
     PIDS+=($!)
   fi
@@ -144,16 +150,16 @@ cpu_now() {
   echo "$ns $tk $v $iv"
 }
 HZ=$(getconf CLK_TCK)
-LOAD_CMD="axl-load http --target $A_S:8080 -c $CONNS --path /64.bin --cpu 1 --duration $SECS"
+LOAD_CMD="axl-load http --target $A_S:8080 -c $CONNS --path /64.bin --cpu $CLIENT_CPU --duration $SECS"
 load() { # run axl-load, print the requests answered (0 on failure)
   rm -f "$TMPD/load.json"
   in_c timeout "$(awk -v s="$SECS" 'BEGIN{printf "%d", s + 20}')" "$BIN/axl-load" http \
-    --target "$A_S:8080" -c "$CONNS" --path /64.bin --cpu 1 --duration "$SECS" \
+    --target "$A_S:8080" -c "$CONNS" --path /64.bin --cpu "$CLIENT_CPU" --duration "$SECS" \
     --json "$TMPD/load.json" >"$TMPD/load.out" 2>&1
   sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$TMPD/load.json" 2>/dev/null | head -1 | grep . || echo 0
 }
 warm() {
-  in_c timeout 20 "$BIN/axl-load" http --target "$A_S:8080" -c "$CONNS" --path /64.bin --cpu 1 \
+  in_c timeout 20 "$BIN/axl-load" http --target "$A_S:8080" -c "$CONNS" --path /64.bin --cpu "$CLIENT_CPU" \
     --duration 0.3 >/dev/null 2>&1
 }
 # per_proc: "comm=ns ..." on-CPU time of each server process (all threads)
