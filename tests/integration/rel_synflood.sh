@@ -36,6 +36,12 @@ start_stackd sf --port "afxdp:$IF_S:1" --addr "$ADDR_S/24" --tcp-echo $PORT
 wait_ping "$ADDR_S" 15 || { not_ok "stack up"; show_logs; exit 1; }
 wait_replica 0 0 10 >/dev/null || { not_ok "replica up"; show_logs; exit 1; }
 rpid=$(replica_field 0 pid)
+# Three churn phases make tens of thousands of connections that the client
+# closes first (TIME-WAIT on its side, 60 s): give the client namespace the
+# whole port range and TIME-WAIT reuse, so that its connect never fails with
+# EADDRNOTAVAIL for want of a local port (that would measure the client).
+in_c sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+in_c sysctl -qw net.ipv4.tcp_tw_reuse=1
 churn() { in_c taskset -c 1 "$CONNS" --connect-timeout 3 --seconds "$1" churn "$ADDR_S" $PORT 2>&1; }
 
 base=$(churn 4)
