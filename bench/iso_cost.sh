@@ -10,6 +10,8 @@
 #                     [--idle-seconds N] [--skip sys|cpu|idle ...]
 #                     [--app-cpu N] [--client-cpu N]   (isolated app: CPU 0 beside
 #                     the replica; client: CPU 1, by default)
+#                     [--stackd-args 'ARGS']  (more axl-stackd options, e.g.
+#                     '--wake-hold-us 200' or '--idle-spin-us 1000')
 #
 # Topology (as bench/servers.sh; names carry the PID, all removed on exit):
 #   netns S: axl-httpd on AF_XDP on its veth end, pinned to CPU 0 (RTC), or
@@ -33,6 +35,7 @@ APP_CPU=0
 CLIENT_CPU=1
 IDLE=30
 SKIP=" "
+STACKD_ARGS=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --bin) BIN=$2; shift 2 ;;
@@ -41,9 +44,10 @@ while [[ $# -gt 0 ]]; do
     --conns) CONNS=$2; shift 2 ;;
     --app-cpu) APP_CPU=$2; shift 2 ;;
     --client-cpu) CLIENT_CPU=$2; shift 2 ;;
+    --stackd-args) STACKD_ARGS=$2; shift 2 ;;
     --idle-seconds) IDLE=$2; shift 2 ;;
     --skip) SKIP+="$2 "; shift 2 ;;
-    -h|--help) sed -n '3,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/iso_cost.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -98,7 +102,7 @@ head -c 64 /dev/urandom | base64 -w 0 | head -c 64 >"$WWW/64.bin"
 
 tcp_up() { in_c timeout 1 bash -c "exec 3<>/dev/tcp/$A_S/8080" 2>/dev/null; }
 CMD_RTC="taskset -c 0 axl-httpd --root WWW --listen 8080 --port afxdp:$IF_S --addr $A_S/24"
-CMD_ISO="axl-stackd --port afxdp:$IF_S --addr $A_S/24 --ctl SOCK --cpu 0 & taskset -c $APP_CPU axl-httpd --root WWW --listen 8080 --stack SOCK"
+CMD_ISO="axl-stackd --port afxdp:$IF_S --addr $A_S/24 --ctl SOCK --cpu 0${STACKD_ARGS:+ $STACKD_ARGS} & taskset -c $APP_CPU axl-httpd --root WWW --listen 8080 --stack SOCK"
 # (ip netns exec and taskset exec the server: $! is the server's PID)
 start() { # rtc | iso: 0 when the server answers
   if [[ $1 == rtc ]]; then
@@ -107,7 +111,7 @@ start() { # rtc | iso: 0 when the server answers
     PIDS+=($!)
   else
     rm -f "$TMPD/stk.sock" "$TMPD"/*.stats*
-    ip netns exec "$NS_S" "$BIN/axl-stackd" --port "afxdp:$IF_S" --addr "$A_S/24" --ctl "$TMPD/stk.sock" --cpu 0 \
+    ip netns exec "$NS_S" "$BIN/axl-stackd" --port "afxdp:$IF_S" --addr "$A_S/24" --ctl "$TMPD/stk.sock" --cpu 0 $STACKD_ARGS \
       --stats-out "$TMPD/stk.stats" >"$TMPD/stk.out" 2>&1 &
     PIDS+=($!)
     local i
@@ -232,7 +236,7 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
       # the wake-up counters of that server's life (warm-up and run): app, replica
       echo "# repeat $rep iso counters (whole life):" \
         $(grep -hE '^(AxlPollSleeps|AxlPollSpinHits|AxlIsoSleeps|AxlIsoWakes|HttpRequests200) ' "$TMPD/srv.stats" 2>/dev/null) \
-        $(awk '$1 ~ /^(SvcAppWakes|SvcBellWakes|SvcEvents|SvcCmds)$/ { print $1, $NF }' "$TMPD/ctl.stats" 2>/dev/null)
+        $(awk '$1 ~ /^(SvcAppWakes[A-Za-z]*|SvcBellWakes|SvcEvents|SvcCmds)$/ { print $1, $NF }' "$TMPD/ctl.stats" 2>/dev/null)
     else echo "# repeat $rep: isolated server did not start: $(head -c 200 "$TMPD/stk.out" "$TMPD/srv.out")"; fi
     stop_server
   fi

@@ -32,6 +32,7 @@
 #include "port/port.h"
 #include "chan/chan.h"
 #include "stackd/stackd.h"
+#include "svc/svc.h"
 
 int main(int argc, char **argv)
 {
@@ -40,6 +41,9 @@ int main(int argc, char **argv)
     cfg.pool_bufs = 16384;
     cfg.buf_size = 2048;
     cfg.hb_timeout = 2.0;
+    cfg.wake_quiet_us = (uint32_t)(AXL_SVC_WAKE_QUIET_NS / AXL_NS_PER_US);
+    cfg.wake_hold_us = (uint32_t)(AXL_SVC_WAKE_MAX_NS / AXL_NS_PER_US);
+    cfg.idle_spin_us = (uint32_t)(AXL_REPLICA_IDLE_NS / AXL_NS_PER_US);
     cfg.start_timeout = 10.0;
     cfg.restart_limit = 5;
     cfg.restart_window = 10.0;
@@ -72,6 +76,17 @@ int main(int argc, char **argv)
         {"queue", 0, AXL_OPT_U32, "N",
          "command and event queue entries per application, a power of two (default 4096)",
          &cfg.chan_queue, AXL_CHAN_QUEUE_MIN, AXL_CHAN_QUEUE_MAX},
+        {"wake-quiet-us", 0, AXL_OPT_U32, "US",
+         "wake a sleeping application once its news has been quiet this long (default 20; "
+         "adapts down per application when waiting does not pay; 0 = at once)",
+         &cfg.wake_quiet_us, 0, 10000},
+        {"wake-hold-us", 0, AXL_OPT_U32, "US",
+         "... but never hold news from a sleeping application longer than this (default 1000)",
+         &cfg.wake_hold_us, 0, 100000},
+        {"idle-spin-us", 0, AXL_OPT_U32, "US",
+         "a replica with nothing to do polls this long before it sleeps (default 50; longer "
+         "spares applications on other CPUs their bell writes, at the price of CPU)",
+         &cfg.idle_spin_us, 0, 1000000},
         {"pool", 0, AXL_OPT_U32, "N", "packet buffers per queue (default 16384)", &cfg.pool_bufs,
          256, 1u << 22},
         {"buf-size", 0, AXL_OPT_U32, "B", "buffer size, 2048 or 4096 (jumbo: 16384 on tap/shm)",

@@ -83,7 +83,7 @@
  *  50 us; with 200 the replica's CPU per request of a loaded HTTP server
  *  fell ~10 %, docs/BENCHMARKS.md "Isolated mode"). */
 #define AXL_REPLICA_IDLE_SPINS 200u
-#define AXL_REPLICA_IDLE_NS    (50 * AXL_NS_PER_US)
+/* AXL_REPLICA_IDLE_NS: stackd.h (the default of --idle-spin-us) */
 /** AXL_REPLICA_SLEEP_MAX_MS: longest single sleep (the heartbeat beats at least
  *  this often when idle): an idle replica wakes twice a second, not more;
  *  never more than a quarter of the supervisor's --heartbeat-timeout. */
@@ -236,6 +236,7 @@ struct replica_loop {
     struct axl_pcap *cap; /* the running capture (also port->pcap), or NULL */
     struct pollfd pfd[2 + AXL_SVC_MAX_APPS + 1];
     uint64_t sleep_max_ns; /* longest single sleep (AXL_REPLICA_SLEEP_MAX_MS) */
+    uint64_t idle_ns;      /* spin this long before sleeping (--idle-spin-us) */
 };
 
 /* ---- conns (ctl_proto.h) -------------------------------------------------------- */
@@ -505,7 +506,7 @@ static int replica_run(struct replica_loop *L)
             continue;
         }
         if (idle++ == 0) idle_since = now;
-        if (idle < AXL_REPLICA_IDLE_SPINS || now - idle_since < AXL_REPLICA_IDLE_NS) continue;
+        if (idle < AXL_REPLICA_IDLE_SPINS || now - idle_since < L->idle_ns) continue;
         replica_tick(t, now, AXL_TICK_SLEEP);
         replica_sleep(L, now);
         last_tick = axl_clock_ns();
@@ -761,6 +762,8 @@ int replica_main(const struct replica_args *a)
                 axl_strerror(rc));
         goto out_stack;
     }
+    svc.wake_quiet_ns = (uint64_t)cfg->wake_quiet_us * AXL_NS_PER_US;
+    svc.wake_max_ns = (uint64_t)cfg->wake_hold_us * AXL_NS_PER_US;
     svc_up = 1;
     struct replica_tick tick = {&pg, s, &pool, &port, buf, a->id.ncounters, &svc};
     /* the supervisor copies the queue socket for our successor (only useful
@@ -807,6 +810,7 @@ int replica_main(const struct replica_args *a)
     L->link = a->link_fd;
     L->tick = &tick;
     L->idx = a->id.replica;
+    L->idle_ns = (uint64_t)cfg->idle_spin_us * AXL_NS_PER_US;
     {
         double q = cfg->hb_timeout / 4 * 1e9; /* 4 beats per time-out at least */
         uint64_t mx = (uint64_t)AXL_REPLICA_SLEEP_MAX_MS * AXL_NS_PER_MS;

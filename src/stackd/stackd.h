@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/clock.h"
 #include "core/opts.h"
 #include "port/port.h"
 #include "stackd/ctl_proto.h"
@@ -48,6 +49,9 @@ struct stackd_cfg {
     uint32_t necho;
     /* the replica's service layer (svc/svc.h): channel sizes per application */
     uint32_t chan_socks, chan_ring, chan_queue;
+    /* waking sleeping apps (svc.c SVC_WAKE_QUIET_NS / SVC_WAKE_MAX_NS) and the
+     * replica's own spin before it sleeps (replica.c AXL_REPLICA_IDLE_NS), us */
+    uint32_t wake_quiet_us, wake_hold_us, idle_spin_us;
     const char *tcp_echo[AXL_MAX_ECHO];
     uint16_t tcp_echo_port[AXL_MAX_ECHO];
     uint32_t ntcp_echo;
@@ -68,6 +72,10 @@ struct stackd_cfg {
     uint32_t scale_max;     /* --scale-max M: replicas forked behind the director (0 = --replicas) */
     const char *metrics;    /* --metrics unix:PATH|tcp:IP:PORT (metrics.h), NULL = off */
 };
+
+/** AXL_REPLICA_IDLE_NS: how long a replica with nothing to do keeps polling
+ *  before it sleeps (the default of --idle-spin-us; replica.c). */
+#define AXL_REPLICA_IDLE_NS (50 * AXL_NS_PER_US)
 
 /* The listener registry: what every replica serves, re-created in a replica
  * that restarts. Supervisor-owned; a replica receives the table as it stood

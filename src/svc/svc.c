@@ -81,9 +81,16 @@
  *  CPU per request rose 30 %). The cost: up to 20 us more latency for a
  *  request that finds its app asleep. The news itself is published at once
  *  (the activity word is bumped every iteration): an app that is awake or
- *  about to sleep sees it without any wake-up. */
-#define SVC_WAKE_QUIET_NS (20 * AXL_NS_PER_US)
-#define SVC_WAKE_MAX_NS   (200 * AXL_NS_PER_US)
+ *  about to sleep sees it without any wake-up. The bound: with the replica
+ *  saturated news never pauses, and 200 us woke the app every ~25 requests
+ *  (at ~120k requests/s; 3/4 of the wake-ups were the bound's,
+ *  SvcAppWakesHeld), 1 ms every ~50 (the quiet time's again: 0.034 -> 0.017
+ *  system calls per request, CPU per request unchanged). A saturated server's
+ *  requests already queue for about that long (100 connections at 120k/s:
+ *  ~0.8 ms each). Both are axl-stackd options (--wake-quiet-us,
+ *  --wake-hold-us); the defaults are in svc.h. */
+#define SVC_WAKE_QUIET_NS AXL_SVC_WAKE_QUIET_NS
+#define SVC_WAKE_MAX_NS   AXL_SVC_WAKE_MAX_NS
 /** SVC_WAKE_GAP_NS / SVC_WAKE_PROBE: the quiet time adapts per app, as the
  *  app's spin does (src/axl/ctx.c): a hold that took in news after a pause
  *  of SVC_WAKE_GAP_NS or more paid (a shorter wait would have woken the app
@@ -562,7 +569,8 @@ static void on_cleanup(struct axl_tcb *c, void *user, int err)
 {
     struct svc_sock *k = user;
     (void)c;
-    if (!k || k->ended) return; /* not ours (cannot happen: we set the user when we take a handle) */
+    if (!k || k->ended)
+        return; /* not ours (cannot happen: we set the user when we take a handle) */
     k->ended = 1;
     k->end_err = err;
     if (k->connecting) {
@@ -734,8 +742,9 @@ static int udp_send(struct svc_sock *k, uint32_t len)
     axl_chan_stk_tx_consume(&a->ch, k->id, len);
     a->v->st[AXL_SVC_SvcTxBytes] += len;
     ev(k, AXL_CHAN_EV_DATA_ACKED, 0, 0, len, 0);
-    if (err < 0) atomic_store_explicit(&a->ch.slots[k->id].error, err < -4095 ? -EIO : err,
-                                       memory_order_relaxed);
+    if (err < 0)
+        atomic_store_explicit(&a->ch.slots[k->id].error, err < -4095 ? -EIO : err,
+                              memory_order_relaxed);
     return 0;
 }
 
@@ -745,12 +754,23 @@ static int udp_send(struct svc_sock *k, uint32_t len)
 static int map_opt(uint32_t o, enum axl_tcp_opt *t)
 {
     switch (o) {
-    case AXL_CHAN_OPT_NODELAY: *t = AXL_TCP_OPT_NODELAY; return 1;
-    case AXL_CHAN_OPT_KEEPALIVE: *t = AXL_TCP_OPT_KEEPALIVE; return 1;
-    case AXL_CHAN_OPT_KEEPIDLE: *t = AXL_TCP_OPT_KEEPIDLE; return 1;
-    case AXL_CHAN_OPT_KEEPINTVL: *t = AXL_TCP_OPT_KEEPINTVL; return 1;
-    case AXL_CHAN_OPT_KEEPCNT: *t = AXL_TCP_OPT_KEEPCNT; return 1;
-    default: return 0; /* REUSEADDR / REUSEPORT / LINGER: no engine option */
+    case AXL_CHAN_OPT_NODELAY:
+        *t = AXL_TCP_OPT_NODELAY;
+        return 1;
+    case AXL_CHAN_OPT_KEEPALIVE:
+        *t = AXL_TCP_OPT_KEEPALIVE;
+        return 1;
+    case AXL_CHAN_OPT_KEEPIDLE:
+        *t = AXL_TCP_OPT_KEEPIDLE;
+        return 1;
+    case AXL_CHAN_OPT_KEEPINTVL:
+        *t = AXL_TCP_OPT_KEEPINTVL;
+        return 1;
+    case AXL_CHAN_OPT_KEEPCNT:
+        *t = AXL_TCP_OPT_KEEPCNT;
+        return 1;
+    default:
+        return 0; /* REUSEADDR / REUSEPORT / LINGER: no engine option */
     }
 }
 
@@ -932,8 +952,14 @@ static int cmd_obj(struct axl_svc_app *a, struct svc_sock *k, const struct axl_c
     if (a->nitems >= SVC_ITEMS_MAX) return -ENOBUFS;
     struct svc_item *it = calloc(1, sizeof(*it));
     if (!it) return -ENOMEM;
-    *it = (struct svc_item){NULL,     k,         AXL_CHAN_OP_OBJ_SEND, k->tx_req, NULL,
-                            axl_tcp_obj_len(a->obj[c->arg]), c->cookie, a->obj[c->arg]};
+    *it = (struct svc_item){NULL,
+                            k,
+                            AXL_CHAN_OP_OBJ_SEND,
+                            k->tx_req,
+                            NULL,
+                            axl_tcp_obj_len(a->obj[c->arg]),
+                            c->cookie,
+                            a->obj[c->arg]};
     if (k->fifo_tail)
         k->fifo_tail->next = it;
     else
@@ -1236,8 +1262,8 @@ int axl_svc_app_add(struct axl_svc *v, uint32_t app_id, pid_t pid, uid_t uid, co
     v->apps[v->napps++] = a;
     v->st[AXL_SVC_SvcAppsAttached]++;
     v->st[AXL_SVC_SvcAppsNow]++;
-    axl_info("svc", "app %u (%s, pid %d, uid %u): channel of %u sockets, %u B rings", app_id, a->name,
-             (int)pid, (unsigned)uid, v->params.max_socks, v->params.rx_size);
+    axl_info("svc", "app %u (%s, pid %d, uid %u): channel of %u sockets, %u B rings", app_id,
+             a->name, (int)pid, (unsigned)uid, v->params.max_socks, v->params.rx_size);
     return 0;
 fail_chan:
     axl_chan_stk_close(&a->ch);
@@ -1318,11 +1344,12 @@ static uint64_t svc_quiet(const struct axl_svc_app *a)
 
 /* Wake the app if it sleeps on an older activity value (at most one
  * FUTEX_WAKE per sleep of the app, doorbell.h). */
-static void svc_ring(struct axl_svc_app *a)
+static void svc_ring(struct axl_svc_app *a, enum axl_svc_stat why)
 {
     a->wake_due = 0;
     if (axl_chan_stk_ring(&a->ch)) {
         a->v->st[AXL_SVC_SvcAppWakes]++;
+        a->v->st[why]++;
         a->v->woke++;
         /* adapt the quiet time to what holding took in (SVC_WAKE_GAP_NS) */
         if (a->gap_ns >= SVC_WAKE_GAP_NS)
@@ -1351,10 +1378,13 @@ uint32_t axl_svc_poll(struct axl_svc *v)
             struct axl_svc_app *a = v->apps[i];
             if (a->dead) continue;
             if (a->kick) svc_bump(a, now);
-            if (a->wake_due &&
-                (now - a->news_ns >= svc_quiet(a) || now - a->due_ns >= v->wake_max_ns ||
-                 axl_chan_stk_evq_used(&a->ch) * 2 > a->ch.lay.p.evq_slots))
-                svc_ring(a);
+            if (!a->wake_due) continue;
+            if (now - a->news_ns >= svc_quiet(a))
+                svc_ring(a, AXL_SVC_SvcAppWakesQuiet);
+            else if (now - a->due_ns >= v->wake_max_ns)
+                svc_ring(a, AXL_SVC_SvcAppWakesHeld);
+            else if (axl_chan_stk_evq_used(&a->ch) * 2 > a->ch.lay.p.evq_slots)
+                svc_ring(a, AXL_SVC_SvcAppWakesQueue);
         }
     }
     if (v->dying) {
@@ -1371,7 +1401,7 @@ void axl_svc_wake_apps(struct axl_svc *v)
         struct axl_svc_app *a = v->apps[i];
         if (a->dead) continue;
         if (a->kick) svc_bump(a, now ? now : (now = axl_clock_ns()));
-        if (a->wake_due) svc_ring(a);
+        if (a->wake_due) svc_ring(a, AXL_SVC_SvcAppWakesIdle);
     }
 }
 

@@ -49,36 +49,46 @@
 #include <sys/types.h>
 
 #include "chan/chan.h"
+#include "core/clock.h"
 
 struct axl_stack;
 
 /* Counters (exported with the replica's: axlctl stats). G = gauge. */
 #define AXL_SVC_STATS(X)                                                                           \
-    X(SvcAppsNow)          /* G applications attached now */                                      \
+    X(SvcAppsNow)          /* G applications attached now */                                       \
     X(SvcAppsAttached)     /* channels created */                                                  \
-    X(SvcAppsGone)         /* apps that left (socket closed / supervisor said so) */              \
-    X(SvcAppsDisconnected) /* apps cut off for violations / not reading events */                 \
+    X(SvcAppsGone)         /* apps that left (socket closed / supervisor said so) */               \
+    X(SvcAppsDisconnected) /* apps cut off for violations / not reading events */                  \
     X(SvcAppsFailed)       /* attach failed (channel, HELLO) */                                    \
     X(SvcSocketsNow)       /* G channel sockets in use (all apps) */                               \
     X(SvcConnsNow)         /* G engine connections the service holds */                            \
-    X(SvcReclaimPending)   /* G apps gone whose memory the engine still references */             \
-    X(SvcReclaimConns)     /* G connections of apps gone, not reset yet (batched reclaim) */     \
-    X(SvcReclaimResets)    /* connections of apps gone reset (or closed) by the reclaim */        \
+    X(SvcReclaimPending)   /* G apps gone whose memory the engine still references */              \
+    X(SvcReclaimConns)     /* G connections of apps gone, not reset yet (batched reclaim) */       \
+    X(SvcReclaimResets)    /* connections of apps gone reset (or closed) by the reclaim */         \
     X(SvcCmds)             /* commands executed */                                                 \
     X(SvcCmdErrors)        /* commands answered with an error status */                            \
     X(SvcEvents)           /* events posted */                                                     \
     X(SvcEventsDeferred)   /* events kept because the event queue was full */                      \
-    X(SvcViolations)       /* channel violations (decoder, ring and queue indices) */             \
-    X(SvcBadSend)          /* SEND beyond the bytes in the TX ring / bad record (violation) */    \
-    X(SvcAcceptNoSlot)     /* connections reset: no free socket slot for them */                  \
-    X(SvcUdpRxRingFull)    /* datagrams dropped: the RX ring had no room */                       \
+    X(SvcViolations)       /* channel violations (decoder, ring and queue indices) */              \
+    X(SvcBadSend)          /* SEND beyond the bytes in the TX ring / bad record (violation) */     \
+    X(SvcAcceptNoSlot)     /* connections reset: no free socket slot for them */                   \
+    X(SvcUdpRxRingFull)    /* datagrams dropped: the RX ring had no room */                        \
     X(SvcRxBytes)          /* bytes moved into RX rings */                                         \
-    X(SvcTxBytes)          /* TX bytes acknowledged and released to apps */                       \
+    X(SvcTxBytes)          /* TX bytes acknowledged and released to apps */                        \
     X(SvcRegmem)           /* memory regions registered */                                         \
     X(SvcObjects)          /* pre-packetised objects created */                                    \
     X(SvcLinkBad)          /* malformed supervisor link messages */                                \
-    X(SvcBellWakes)        /* wake-ups through the bell eventfd */                                \
-    X(SvcAppWakes)         /* FUTEX_WAKEs of sleeping apps (once per burst of news) */
+    X(SvcBellWakes)        /* wake-ups through the bell eventfd */                                 \
+    X(SvcAppWakes)         /* FUTEX_WAKEs of sleeping apps (once per burst of news) */             \
+    X(SvcAppWakesQuiet)    /* ... of them when no news came for the quiet time */                  \
+    X(SvcAppWakesHeld)     /* ... when the news was held the longest time allowed */               \
+    X(SvcAppWakesQueue)    /* ... when the app's event queue was half full */                      \
+    X(SvcAppWakesIdle)     /* ... when the replica went to sleep or was told to wake */
+
+/** AXL_SVC_WAKE_QUIET_NS / AXL_SVC_WAKE_MAX_NS: the defaults of
+ *  axl_svc.wake_quiet_ns / wake_max_ns (svc.c SVC_WAKE_QUIET_NS says why). */
+#define AXL_SVC_WAKE_QUIET_NS (20 * AXL_NS_PER_US)
+#define AXL_SVC_WAKE_MAX_NS   (1000 * AXL_NS_PER_US)
 
 enum axl_svc_stat {
 #define AXL_SVC_ENUM(n) AXL_SVC_##n,

@@ -868,12 +868,132 @@ static void test_conn_owners(void **state)
     axl_tcp_abort(first);
 }
 
+/* ---- waking a sleeping app (svc.c SVC_WAKE_QUIET_NS / SVC_WAKE_MAX_NS) ---------- */
+
+/* An accepted connection with a Nagle-free peer: each byte it sends is news
+ * (NEW_DATA) for the app. Returns with no event pending. */
+static void wake_fixture(struct fx *f, uint64_t quiet_ns, uint64_t hold_ns)
+{
+    uint32_t lgen, lid = app_listen(f, 80, &lgen);
+    assert_int_equal(axl_tcp_connect(f->b.s, IP_A, 80, 0, &p_ops, f, &f->pc), 0);
+    struct axl_chan_event nc = want(f, AXL_CHAN_EV_NEW_CONN, 0);
+    cmd(f, AXL_CHAN_OP_ACCEPT, nc.sock, nc.gen, lid, 0, 0);
+    assert_int_equal(want(f, AXL_CHAN_EV_DONE, AXL_CHAN_OP_ACCEPT).status, 0);
+    assert_int_equal(axl_tcp_setopt(f->pc, AXL_TCP_OPT_NODELAY, 1), 0);
+    for (int i = 0; i < 20; i++)
+        step(f);
+    usleep(1000); /* past the default quiet time: no hold left in progress */
+    step(f);
+    f->nev = 0;
+    /* the first hold of an app uses these (later ones adapt the quiet time) */
+    f->svc.wake_quiet_ns = quiet_ns;
+    f->svc.wake_max_ns = hold_ns;
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes), 0); /* it never slept */
+    uint32_t ids[64];
+    axl_chan_app_scan(&f->app, ids, 64); /* the app has seen all news */
+    assert_int_equal(axl_chan_app_prepare_sleep(&f->app), 1);
+}
+
+/* Every wake-up is counted once, by one reason. */
+static void wake_sum(struct fx *f)
+{
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes),
+                     st(f, AXL_SVC_SvcAppWakesQuiet) + st(f, AXL_SVC_SvcAppWakesHeld) +
+                         st(f, AXL_SVC_SvcAppWakesQueue) + st(f, AXL_SVC_SvcAppWakesIdle));
+}
+
+/* News that never pauses is held at most wake_max_ns, then the app is woken
+ * once (not at every iteration with news, not at the long quiet time). */
+static void test_wake_held(void **state)
+{
+    struct fx *f = *state;
+    wake_fixture(f, 10 * AXL_NS_PER_S, 3 * AXL_NS_PER_MS);
+    uint64_t t0 = axl_clock_ns(), news = 0;
+    while (st(f, AXL_SVC_SvcAppWakes) == 0 && axl_clock_ns() - t0 < 2 * AXL_NS_PER_S) {
+        assert_int_equal(axl_tcp_send(f->pc, "x", 1), 1);
+        step(f);
+        news++;
+    }
+    uint64_t held = axl_clock_ns() - t0;
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakesHeld), 1);
+    assert_true(held >= 3 * AXL_NS_PER_MS);
+    assert_true(held < AXL_NS_PER_S);
+    assert_true(news > 2); /* several iterations of news went into one wake-up */
+    axl_chan_app_wake_done(&f->app);
+    wake_sum(f);
+}
+
+/* A burst, then nothing: the app is woken once the news was quiet for
+ * wake_quiet_ns. */
+static void test_wake_quiet(void **state)
+{
+    struct fx *f = *state;
+    wake_fixture(f, 2 * AXL_NS_PER_MS, 10 * AXL_NS_PER_S);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(axl_tcp_send(f->pc, "x", 1), 1);
+        step(f);
+    }
+    uint64_t t0 = axl_clock_ns();
+    while (st(f, AXL_SVC_SvcAppWakes) == 0 && axl_clock_ns() - t0 < 2 * AXL_NS_PER_S)
+        step(f);
+    assert_true(axl_clock_ns() - t0 < AXL_NS_PER_S);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakesQuiet), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes), 1);
+    for (int i = 0; i < 20; i++) /* no news since: no second wake-up */
+        step(f);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes), 1);
+    axl_chan_app_wake_done(&f->app);
+    wake_sum(f);
+}
+
+/* The replica never sleeps while a sleeping app has news it holds. */
+static void test_wake_idle(void **state)
+{
+    struct fx *f = *state;
+    wake_fixture(f, 10 * AXL_NS_PER_S, 10 * AXL_NS_PER_S);
+    assert_int_equal(axl_tcp_send(f->pc, "x", 1), 1);
+    step(f);
+    step(f);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes), 0); /* held */
+    axl_svc_prepare_sleep(&f->svc);
+    axl_svc_wake_done(&f->svc);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakesIdle), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes), 1);
+    axl_chan_app_wake_done(&f->app);
+    wake_sum(f);
+}
+
+/* An app asleep whose event queue fills is woken at half full, whatever
+ * the hold: the queue must never fill while it sleeps. */
+static void test_wake_queue(void **state)
+{
+    struct fx *f = *state;
+    wake_fixture(f, 10 * AXL_NS_PER_S, 10 * AXL_NS_PER_S);
+    for (int i = 0; i < 200 && st(f, AXL_SVC_SvcAppWakes) == 0; i++) {
+        assert_int_equal(axl_tcp_send(f->pc, "x", 1), 1);
+        /* step() without the app taking its events */
+        axl_stack_poll(f->a.s, f->now);
+        axl_svc_poll(&f->svc);
+        move(&f->a, &f->b);
+        axl_stack_poll(f->b.s, f->now);
+        move(&f->b, &f->a);
+        f->now += 100 * AXL_NS_PER_US;
+    }
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakesQueue), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcAppWakes), 1);
+    assert_int_equal(st(f, AXL_SVC_SvcEventsDeferred), 0);
+    axl_chan_app_wake_done(&f->app);
+    wake_sum(f);
+}
+
 static void test_stat_names(void **state)
 {
     (void)state;
     assert_int_equal(axl_svc_stat_count(), AXL_SVC__COUNT);
     assert_string_equal(axl_svc_stat_name(AXL_SVC_SvcAppsNow), "SvcAppsNow");
     assert_string_equal(axl_svc_stat_name(AXL_SVC_SvcBellWakes), "SvcBellWakes");
+    assert_string_equal(axl_svc_stat_name(AXL_SVC_SvcAppWakesHeld), "SvcAppWakesHeld");
     assert_null(axl_svc_stat_name(AXL_SVC__COUNT));
 }
 
@@ -892,6 +1012,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_while_draining, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conn_owners, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_quiet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wake_queue, setup, teardown),
         cmocka_unit_test(test_stat_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
