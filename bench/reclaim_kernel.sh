@@ -45,6 +45,7 @@ while True:
                 sel.unregister(k.fileobj)
 ' >"$TMPD/srv.out" 2>"$TMPD/srv.err" &
 SRV=$!
+disown "$SRV" # killed on purpose below: no "Killed" report from bash
 PIDS+=("$SRV")
 for _ in $(seq 100); do grep -q ready "$TMPD/srv.out" && break; sleep 0.05; done
 # $SRV is the python process itself (ip netns exec execs it, no subshell)

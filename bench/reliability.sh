@@ -6,6 +6,8 @@
 # ("figure NAME VALUE") are collected into one table at the end.
 #
 #   replica   20 replica kills (KILL/SEGV/ABRT) under TCP load      rel_replica_crash.sh
+#   replica-poll  the same, the replicas polling instead of sleeping
+#             when idle (--idle-spin-us 1000000; not in the default set)
 #   app       an app with 4000 connections SIGKILLed, then 1000
 #             attach/50 connections/SIGKILL cycles; then one with
 #             10,000 connections (16384 sockets per channel)        rel_app_crash.sh
@@ -52,6 +54,9 @@ fail=0
 for c in "${CAMPAIGNS[@]}"; do
   case "$c" in
     replica) run replica rel_replica_crash.sh release 600 REL_KILLS=20 REL_STEADY=8 || fail=1 ;;
+    replica-poll) # the same with replicas that poll rather than sleep when idle
+      run replica-poll rel_replica_crash.sh release 600 REL_KILLS=20 REL_STEADY=8 \
+        "REL_STACKD_ARGS=--idle-spin-us 1000000" || fail=1 ;;
     app) run app rel_app_crash.sh release 1800 REL_APP_CONNS=4000 REL_CYCLES=1000 || fail=1
       run app10k rel_app_crash.sh release 600 REL_APP_CONNS=10000 REL_APP_SOCKS=16384 REL_CYCLES=0 ||
         fail=1 ;;
@@ -61,7 +66,7 @@ for c in "${CAMPAIGNS[@]}"; do
         run "synflood$((r / 1000))k" rel_synflood.sh release 300 REL_FLOOD_RATE=$r REL_FLOOD_SECONDS=20 || fail=1
       done ;;
     exhaust) run exhaust rel_exhaust.sh release 900 REL_EXHAUST_CONNS=100000 REL_EXHAUST_PROCS=6 || fail=1 ;;
-    *) echo "bench/reliability.sh: unknown campaign '$c' (replica app hostile synflood exhaust)" >&2; exit 2 ;;
+    *) echo "bench/reliability.sh: unknown campaign '$c' (replica replica-poll app hostile synflood exhaust)" >&2; exit 2 ;;
   esac
 done
 

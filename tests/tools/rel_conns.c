@@ -17,8 +17,16 @@
  *       the same end on CLOCK_MONOTONIC, as perf record -k mono stamps).
  *       gap: the time between two consecutive echo arrivals on one connection
  *       (max and p99 over every connection still alive at the end, the time
- *       from its last echo to the end included). It stops early when no
- *       connection is left.
+ *       from its last echo to the end included). A gap mixes two things: the
+ *       server holding data, and this client not sending (its 1 ms timer
+ *       fired late: on an idle vCPU of this VM a timer can be 20 ms late).
+ *       So it also prints records=N (records echoed whole), max_wait_ms /
+ *       p99_wait_ms (per record: sent -> its last byte echoed; a record
+ *       still unanswered at the end counts as waiting until then; p99 to
+ *       0.1 ms), untimed=U (records sent while PEND were already waiting: not
+ *       timed) and max_late_ms (the latest a send came after its schedule),
+ *       and each gap line ends in wait=W (the longest wait of the records the
+ *       arrival completed). It stops early when no connection is left.
  *   rel_conns [opts] hold IP PORT     opens --conns N connections (at most
  *       --inflight connects pending; from the --src addresses in turn), with
  *       --echo checks one byte each, prints
@@ -66,6 +74,11 @@
 
 enum cstate { C_CONNECTING, C_ECHOWAIT, C_UP, C_RST, C_FIN, C_ERR, C_TIMEOUT };
 
+/* stream: records per connection whose echo wait is timed at once */
+#define PEND 256u
+/* stream: echo waits are kept in 0.1 ms buckets up to 10 s */
+#define WAIT_BUCKETS 100000u
+
 struct conn {
     int fd;
     uint8_t st;
@@ -73,6 +86,12 @@ struct conn {
     uint64_t next_send_ns, last_rx_ns;
     uint64_t max_gap_ns, max_gap_end_ns; /* the longest gap and when it ended */
     int last_err;
+    /* stream: records sent and not yet echoed (stream offset of their end,
+     * time sent), oldest first; full: later records are not timed */
+    struct pend {
+        uint64_t end, t;
+    } pend[PEND];
+    uint32_t ph, pt;
 };
 
 static uint64_t now_ns(void)
@@ -91,18 +110,30 @@ static inline uint8_t pat(uint32_t i, uint64_t o)
 static const char *errname(int e)
 {
     switch (e) {
-    case 0: return "-";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ECONNRESET: return "ECONNRESET";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOBUFS: return "ENOBUFS";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EHOSTUNREACH: return "EHOSTUNREACH";
-    case ENETUNREACH: return "ENETUNREACH";
-    case EPIPE: return "EPIPE";
-    default: return "other";
+    case 0:
+        return "-";
+    case ECONNREFUSED:
+        return "ECONNREFUSED";
+    case ECONNRESET:
+        return "ECONNRESET";
+    case ETIMEDOUT:
+        return "ETIMEDOUT";
+    case EMFILE:
+        return "EMFILE";
+    case ENFILE:
+        return "ENFILE";
+    case ENOBUFS:
+        return "ENOBUFS";
+    case EADDRNOTAVAIL:
+        return "EADDRNOTAVAIL";
+    case EHOSTUNREACH:
+        return "EHOSTUNREACH";
+    case ENETUNREACH:
+        return "ENETUNREACH";
+    case EPIPE:
+        return "EPIPE";
+    default:
+        return "other";
     }
 }
 
@@ -168,7 +199,8 @@ static int start_connect(struct run *r, uint32_t i)
     k->st = C_CONNECTING;
     struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP, .data.u32 = i};
     epoll_ctl(r->ep, EPOLL_CTL_ADD, k->fd, &ev);
-    if (connect(k->fd, (struct sockaddr *)&r->c.dst, sizeof(r->c.dst)) < 0 && errno != EINPROGRESS) {
+    if (connect(k->fd, (struct sockaddr *)&r->c.dst, sizeof(r->c.dst)) < 0 &&
+        errno != EINPROGRESS) {
         set_err(r, k, errno);
         return -1;
     }
@@ -281,7 +313,13 @@ static void run_stream(struct run *r)
 {
     uint64_t t_start = now_ns(), t_end = t_start + (uint64_t)(r->c.seconds * 1e9);
     uint64_t iv = (uint64_t)r->c.interval_us * 1000ull, sent = 0, echoed = 0, mism = 0;
+    uint64_t late = 0, untimed = 0, waited = 0, max_wait = 0;
+    uint32_t *wh = calloc(WAIT_BUCKETS, sizeof(uint32_t));
     static uint8_t buf[RECBUF];
+    if (!wh) {
+        fprintf(stderr, "%s: out of memory\n", PROG);
+        exit(1);
+    }
     struct epoll_event evs[256];
     for (;;) {
         uint64_t t = now_ns();
@@ -290,11 +328,17 @@ static void run_stream(struct run *r)
             struct conn *k = &r->cs[i];
             if (k->st != C_UP || t < k->next_send_ns) continue;
             uint32_t b = r->c.size;
-            for (uint32_t j = 0; j < b; j++) buf[j] = pat(i, k->tx_off + j);
+            for (uint32_t j = 0; j < b; j++)
+                buf[j] = pat(i, k->tx_off + j);
             ssize_t m = send(k->fd, buf, b, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (t - k->next_send_ns > late) late = t - k->next_send_ns;
             if (m > 0) {
                 k->tx_off += (uint64_t)m;
                 sent += (uint64_t)m;
+                if (k->pt - k->ph < PEND)
+                    k->pend[k->pt++ % PEND] = (struct pend){k->tx_off, t};
+                else
+                    untimed++;
             } else if (m < 0 && errno != EAGAIN) {
                 peer_closed(r, k, errno);
                 continue;
@@ -303,7 +347,8 @@ static void run_stream(struct run *r)
             if (k->next_send_ns < t) k->next_send_ns = t + iv; /* we fell behind: no burst */
         }
         uint32_t up = 0;
-        for (uint32_t i = 0; i < r->c.conns; i++) up += r->cs[i].st == C_UP;
+        for (uint32_t i = 0; i < r->c.conns; i++)
+            up += r->cs[i].st == C_UP;
         if (!up) break; /* every connection ended: nothing left to measure */
         int n = epoll_wait(r->ep, evs, 256, 1);
         t = now_ns();
@@ -317,13 +362,24 @@ static void run_stream(struct run *r)
                     if (buf[q] != pat(i, k->rx_off + (uint64_t)q)) mism++;
                 k->rx_off += (uint64_t)m;
                 echoed += (uint64_t)m;
+                /* every record now echoed whole: how long it waited (the
+                 * stack's and both kernels' part, not the client's timer) */
+                uint64_t w_now = 0;
+                while (k->ph != k->pt && k->pend[k->ph % PEND].end <= k->rx_off) {
+                    uint64_t w = t - k->pend[k->ph % PEND].t;
+                    k->ph++;
+                    wh[w / 100000u < WAIT_BUCKETS ? w / 100000u : WAIT_BUCKETS - 1]++;
+                    waited++;
+                    if (w > max_wait) max_wait = w;
+                    if (w > w_now) w_now = w;
+                }
                 if (r->c.gap_log_ms > 0 && k->last_rx_ns &&
                     (double)(t - k->last_rx_ns) >= r->c.gap_log_ms * 1e6) {
                     struct timespec rt;
                     clock_gettime(CLOCK_REALTIME, &rt);
-                    fprintf(stderr, "gap conn=%u ms=%.1f end=%lld.%06ld mono=%.6f\n", i,
+                    fprintf(stderr, "gap conn=%u ms=%.1f end=%lld.%06ld mono=%.6f wait=%.1f\n", i,
                             (double)(t - k->last_rx_ns) / 1e6, (long long)rt.tv_sec,
-                            rt.tv_nsec / 1000, (double)t / 1e9);
+                            rt.tv_nsec / 1000, (double)t / 1e9, (double)w_now / 1e6);
                 }
                 if (t - k->last_rx_ns > k->max_gap_ns) {
                     k->max_gap_ns = t - k->last_rx_ns;
@@ -361,15 +417,35 @@ static void run_stream(struct run *r)
             err++;
         }
     }
+    /* a record still unanswered at the end (alive connections only) waited
+     * at least until now */
+    for (uint32_t i = 0; i < r->c.conns; i++) {
+        struct conn *k = &r->cs[i];
+        if (k->st == C_UP && k->ph != k->pt && t - k->pend[k->ph % PEND].t > max_wait)
+            max_wait = t - k->pend[k->ph % PEND].t;
+    }
+    uint64_t p99_wait = 0, below = 0;
+    for (uint32_t b = 0; b < WAIT_BUCKETS && waited; b++) {
+        below += wh[b];
+        if (below * 100 >= waited * 99) {
+            p99_wait = (uint64_t)(b + 1) * 100000u; /* the bucket's upper edge */
+            break;
+        }
+    }
     qsort(gaps, alive, sizeof(uint64_t), cmp_u64);
     double mx = alive ? (double)gaps[alive - 1] / 1e6 : 0;
-    double p99 = alive ? (double)gaps[(alive * 99) / 100 < alive ? (alive * 99) / 100 : alive - 1] / 1e6 : 0;
+    double p99 =
+        alive ? (double)gaps[(alive * 99) / 100 < alive ? (alive * 99) / 100 : alive - 1] / 1e6 : 0;
     printf("stream conns=%u established=%u alive=%u reset=%u eof=%u errors=%u mismatch=%llu "
-           "sent=%llu echoed=%llu max_gap_ms=%.1f p99_gap_ms=%.1f max_gap_end_s=%.3f\n",
+           "sent=%llu echoed=%llu max_gap_ms=%.1f p99_gap_ms=%.1f max_gap_end_s=%.3f "
+           "records=%llu max_wait_ms=%.1f p99_wait_ms=%.1f untimed=%llu max_late_ms=%.1f\n",
            r->c.conns, r->established, alive, rst, fin, err, (unsigned long long)mism,
            (unsigned long long)sent, (unsigned long long)echoed, mx, p99,
-           worst_end > t_start ? (double)(worst_end - t_start) / 1e9 : 0.0);
+           worst_end > t_start ? (double)(worst_end - t_start) / 1e9 : 0.0,
+           (unsigned long long)waited, (double)max_wait / 1e6, (double)p99_wait / 1e6,
+           (unsigned long long)untimed, (double)late / 1e6);
     free(gaps);
+    free(wh);
 }
 
 static void run_hold(struct run *r)
@@ -377,7 +453,8 @@ static void run_hold(struct run *r)
     struct epoll_event evs[256];
     uint8_t buf[4096];
     uint32_t open = 0, rst = 0, fin = 0;
-    for (uint32_t i = 0; i < r->c.conns; i++) open += r->cs[i].st == C_UP;
+    for (uint32_t i = 0; i < r->c.conns; i++)
+        open += r->cs[i].st == C_UP;
     uint64_t t0 = now_ns(), last = 0, first = 0, gone = 0;
     int pfd = -1;
     if (r->c.kill_pid) {
@@ -424,8 +501,8 @@ static void run_hold(struct run *r)
     }
     if (pfd >= 0) close(pfd);
     if (r->c.kill_pid)
-        printf("closed rst=%u fin=%u open=%u last_ms=%.1f first_ms=%.1f exit_ms=%.1f\n", rst,
-               fin, open, last ? (double)(last - t0) / 1e6 : 0.0,
+        printf("closed rst=%u fin=%u open=%u last_ms=%.1f first_ms=%.1f exit_ms=%.1f\n", rst, fin,
+               open, last ? (double)(last - t0) / 1e6 : 0.0,
                first ? (double)(first - t0) / 1e6 : 0.0, gone ? (double)(gone - t0) / 1e6 : -1.0);
     else
         printf("closed rst=%u fin=%u open=%u\n", rst, fin, open);
@@ -496,8 +573,8 @@ static void run_churn(const struct cfg *c)
     }
     double secs = (double)(now_ns() - t0) / 1e9;
     qsort(lat, okn, sizeof(uint64_t), cmp_u64);
-    printf("churn attempts=%u ok=%u failed=%u rate=%.1f p50_ms=%.2f p99_ms=%.2f first_error=%s\n", a,
-           okn, a - okn, (double)okn / secs, okn ? (double)lat[okn / 2] / 1e6 : 0.0,
+    printf("churn attempts=%u ok=%u failed=%u rate=%.1f p50_ms=%.2f p99_ms=%.2f first_error=%s\n",
+           a, okn, a - okn, (double)okn / secs, okn ? (double)lat[okn / 2] / 1e6 : 0.0,
            okn ? (double)lat[(okn * 99) / 100 < okn ? (okn * 99) / 100 : okn - 1] / 1e6 : 0.0,
            errname((int)first_err));
     free(lat);
@@ -517,19 +594,23 @@ int main(int argc, char **argv)
     c->connect_timeout = 20;
     const struct axl_opt opts[] = {
         {"conns", 'n', AXL_OPT_U32, "N", "connections (default 8)", &c->conns, 1, 1000000},
-        {"inflight", 0, AXL_OPT_U32, "N", "connects pending at once (default 256)", &c->inflight,
-         1, 65536},
+        {"inflight", 0, AXL_OPT_U32, "N", "connects pending at once (default 256)", &c->inflight, 1,
+         65536},
         {"src", 0, AXL_OPT_STR, "A,B,..", "source addresses, used in turn (default: the route's)",
          &src},
         {"size", 0, AXL_OPT_U32, "B", "stream: bytes per record (default 32)", &c->size, 1, RECBUF},
-        {"interval-us", 0, AXL_OPT_U32, "U", "stream: one record per connection every U us "
-         "(default 1000)", &c->interval_us, 50, 10000000},
+        {"interval-us", 0, AXL_OPT_U32, "U",
+         "stream: one record per connection every U us "
+         "(default 1000)",
+         &c->interval_us, 50, 10000000},
         {"seconds", 0, AXL_OPT_DOUBLE, "S", "stream: run time; hold: hold / wait time (default 5)",
          &c->seconds, 0, 3600},
         {"connect-timeout", 0, AXL_OPT_DOUBLE, "S", "the connect phase ends after S (default 20)",
          &c->connect_timeout, 0.1, 3600},
-        {"gap-log", 0, AXL_OPT_DOUBLE, "MS", "stream: write every gap >= MS ms to stderr as it "
-         "ends (conn, length, CLOCK_REALTIME end)", &c->gap_log_ms, 0, 1e6},
+        {"gap-log", 0, AXL_OPT_DOUBLE, "MS",
+         "stream: write every gap >= MS ms to stderr as it "
+         "ends (conn, length, CLOCK_REALTIME end)",
+         &c->gap_log_ms, 0, 1e6},
         {"echo", 0, AXL_OPT_FLAG, NULL, "hold: check one echoed byte per connection", &c->echo},
         {"kill", 0, AXL_OPT_U64, "PID", "hold: SIGKILL PID once ready and time the closes",
          &c->kill_pid, 1, 4194304},
@@ -587,7 +668,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory / epoll: %s\n", PROG, strerror(errno));
         return 1;
     }
-    for (uint32_t i = 0; i < c->conns; i++) r.cs[i].fd = -1;
+    for (uint32_t i = 0; i < c->conns; i++)
+        r.cs[i].fd = -1;
     uint64_t t0 = now_ns();
     open_conns(&r);
     if (!stream) {
