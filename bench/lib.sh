@@ -7,6 +7,13 @@
 #                               gets ADDR/24 and its checksum and segmentation
 #                               offloads off (README "Offloads"), both links up
 #   bench_pair_del              remove both namespaces (and so the pair)
+#   bench_zone FILE ORIGIN N NS    a zone: SOA, NS (ns -> NS), and N A records
+#                               h0..h(N-1) (www when N = 1)
+#   bench_nginx_conf DIR ADDR ROOT DIR/nginx.conf: one worker, keep-alive
+#                               without limit, no log, ADDR:8080, files of ROOT
+#   bench_nsd_conf DIR ADDR ZONEFILE ORIGIN
+#                               DIR/nsd.conf: one server process on ADDR:53,
+#                               rate limiting off, the one zone
 #
 # The caller sets NS_S NS_C IF_S IF_C and defines die() before using them.
 # Addresses come from 198.18.0.0/15.
@@ -36,4 +43,70 @@ bench_pair_del() {
   ip netns del "$NS_S" 2>/dev/null
   ip netns del "$NS_C" 2>/dev/null
   return 0
+}
+
+bench_zone() {
+  {
+    echo "\$ORIGIN $2."
+    echo "\$TTL 3600"
+    echo "@ IN SOA ns.$2. admin.$2. 1 7200 3600 1209600 3600"
+    echo "@ IN NS ns.$2."
+    echo "ns IN A $4"
+    if [[ $3 -eq 1 ]]; then echo "www IN A 198.18.41.1"
+    else awk -v n="$3" 'BEGIN { for (i = 0; i < n; i++) printf "h%d IN A 198.18.%d.%d\n", i, 42 + int(i / 250), 1 + i % 250 }'
+    fi
+  } >"$1"
+}
+
+bench_nginx_conf() {
+  cat >"$1/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/nginx.err warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  sendfile on;
+  open_file_cache max=1000 inactive=60s;
+  tcp_nopush on;
+  keepalive_requests 100000000;
+  keepalive_timeout 65;
+  default_type application/octet-stream;
+  client_body_temp_path $1/ngx-body;
+  proxy_temp_path $1/ngx-proxy;
+  fastcgi_temp_path $1/ngx-fcgi;
+  uwsgi_temp_path $1/ngx-uwsgi;
+  scgi_temp_path $1/ngx-scgi;
+  server { listen $2:8080 backlog=4096; root $3; }
+}
+EOF
+}
+
+bench_nsd_conf() {
+  cat >"$1/nsd.conf" <<EOF
+server:
+  ip-address: $2
+  port: 53
+  server-count: 1
+  do-ip6: no
+  username: ""
+  chroot: ""
+  zonesdir: "$1"
+  database: ""
+  pidfile: "$1/nsd.pid"
+  xfrdfile: "$1/xfrd.state"
+  zonelistfile: "$1/zone.list"
+  logfile: "$1/nsd.log"
+  verbosity: 0
+  hide-version: yes
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: $4
+  zonefile: $3
+EOF
 }

@@ -105,57 +105,9 @@ client_ip() { # on|off: the kernel owns A_C on the client end, or nobody does
 # ---- the servers: started once, the same for every client side ---------------
 mkdir -p "$TMPD/www"
 head -c 64 /dev/urandom | base64 -w 0 | head -c 64 >"$TMPD/www/64.bin"
-cat >"$TMPD/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $TMPD/nginx.pid;
-error_log $TMPD/nginx.err warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 65;
-  default_type application/octet-stream;
-  client_body_temp_path $TMPD/ngx-body;
-  proxy_temp_path $TMPD/ngx-proxy;
-  fastcgi_temp_path $TMPD/ngx-fcgi;
-  uwsgi_temp_path $TMPD/ngx-uwsgi;
-  scgi_temp_path $TMPD/ngx-scgi;
-  server { listen $A_S:8080 backlog=4096; root $TMPD/www; }
-}
-EOF
-cat >"$TMPD/one.zone" <<EOF
-\$ORIGIN one.bench.
-\$TTL 3600
-@ IN SOA ns.one.bench. admin.one.bench. 1 7200 3600 1209600 3600
-@ IN NS ns.one.bench.
-ns IN A $A_S
-www IN A 198.18.45.1
-EOF
-cat >"$TMPD/nsd.conf" <<EOF
-server:
-  ip-address: $A_S
-  port: 53
-  server-count: 1
-  do-ip6: no
-  username: ""
-  chroot: ""
-  zonesdir: "$TMPD"
-  database: ""
-  pidfile: "$TMPD/nsd.pid"
-  xfrdfile: "$TMPD/xfrd.state"
-  zonelistfile: "$TMPD/zone.list"
-  logfile: "$TMPD/nsd.log"
-  verbosity: 0
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: one.bench
-  zonefile: $TMPD/one.zone
-EOF
+bench_nginx_conf "$TMPD" "$A_S" "$TMPD/www"
+bench_zone "$TMPD/one.zone" one.bench 1 "$A_S"
+bench_nsd_conf "$TMPD" "$A_S" "$TMPD/one.zone" one.bench
 ip netns exec "$NS_S" taskset -c 0 /usr/sbin/nginx -c "$TMPD/nginx.conf" -p "$TMPD" -e "$TMPD/nginx.err" >"$TMPD/nginx.out" 2>&1 &
 SRV_PIDS+=($!)
 ip netns exec "$NS_S" taskset -c 0 /usr/bin/memcached -t 1 -u root -U 0 -l "$A_S" -p 11211 -m 64 -c 8192 >"$TMPD/mc.out" 2>&1 &

@@ -124,73 +124,14 @@ mkdir -p "$WWW"
 head -c 64 /dev/urandom | base64 -w 0 | head -c 64 >"$WWW/64.bin"
 head -c 11264 /dev/urandom >"$WWW/11k.bin"
 head -c 524288 /dev/urandom >"$WWW/512k.bin"
-mkzone() { # FILE ORIGIN N: SOA, NS and N A records h0..h(N-1) (www when N = 1)
-  {
-    echo "\$ORIGIN $2."
-    echo "\$TTL 3600"
-    echo "@ IN SOA ns.$2. admin.$2. 1 7200 3600 1209600 3600"
-    echo "@ IN NS ns.$2."
-    echo "ns IN A 198.18.40.2"
-    if [[ $3 -eq 1 ]]; then echo "www IN A 198.18.41.1"
-    else awk -v n="$3" 'BEGIN { for (i = 0; i < n; i++) printf "h%d IN A 198.18.%d.%d\n", i, 42 + int(i / 250), 1 + i % 250 }'
-    fi
-  } >"$1"
-}
-mkzone "$TMPD/one.zone" one.bench 1
-mkzone "$TMPD/big.zone" big.bench 10000
+bench_zone "$TMPD/one.zone" one.bench 1 "$A_S"
+bench_zone "$TMPD/big.zone" big.bench 10000 "$A_S"
 # 64 query names spread over the big zone (axl-load picks among them at random)
 BIGQ=()
 for ((i = 0; i < 64; i++)); do BIGQ+=(--qname "h$(( (i * 7919) % 10000 )).big.bench"); done
 
-cat >"$TMPD/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $TMPD/nginx.pid;
-error_log $TMPD/nginx.err warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  sendfile on;
-  open_file_cache max=1000 inactive=60s;
-  tcp_nopush on;
-  keepalive_requests 100000000;
-  keepalive_timeout 65;
-  default_type application/octet-stream;
-  client_body_temp_path $TMPD/ngx-body;
-  proxy_temp_path $TMPD/ngx-proxy;
-  fastcgi_temp_path $TMPD/ngx-fcgi;
-  uwsgi_temp_path $TMPD/ngx-uwsgi;
-  scgi_temp_path $TMPD/ngx-scgi;
-  server { listen $A_S:8080 backlog=4096; root $WWW; }
-}
-EOF
-nsd_conf() { # ZONEFILE ORIGIN
-  cat >"$TMPD/nsd.conf" <<EOF
-server:
-  ip-address: $A_S
-  port: 53
-  server-count: 1
-  do-ip6: no
-  username: ""
-  chroot: ""
-  zonesdir: "$TMPD"
-  database: ""
-  pidfile: "$TMPD/nsd.pid"
-  xfrdfile: "$TMPD/xfrd.state"
-  zonelistfile: "$TMPD/zone.list"
-  logfile: "$TMPD/nsd.log"
-  verbosity: 0
-  hide-version: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: $2
-  zonefile: $1
-EOF
-}
+bench_nginx_conf "$TMPD" "$A_S" "$WWW"
+nsd_conf() { bench_nsd_conf "$TMPD" "$A_S" "$1" "$2"; } # ZONEFILE ORIGIN
 
 # ---- servers -----------------------------------------------------------------
 SKIP=""   # why the last start_server failed
