@@ -50,11 +50,13 @@
 #include "core/clock.h"
 #include "core/compiler.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/opts.h"
 #include "core/pool.h"
 #include "net/stack.h"
 #include "net/stack_priv.h"
 #include "net/tcp.h"
+#include "net/tcp_isn.h"
 #include "net/tcp_prepkt.h"
 #include "port/port.h"
 
@@ -709,6 +711,12 @@ int axl_rtc_open(struct axl_ctx *c, const struct axl_config *cfg, char *err, siz
     }
     scfg.mtu = cfg->mtu;
     scfg.seed = cfg->seed;
+    struct axl_tcp_secret secret; /* copied by axl_stack_create */
+    if (!cfg->seed) {             /* a seeded engine keeps its reproducible secrets */
+        char note[256];
+        if (axl_tcp_secret_default(&secret, note, sizeof(note))) scfg.tcp_secret = &secret;
+        axl_log(scfg.tcp_secret ? AXL_LOG_DEBUG : AXL_LOG_WARN, "axl", "%s", note);
+    }
     scfg.tcp_sndbuf = c->tx_size;
     scfg.tcp_rcvbuf = c->rx_size;
 

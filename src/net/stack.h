@@ -29,6 +29,7 @@
 struct axl_stack;
 struct axl_udp_sock;
 struct axl_steer_reta;
+struct axl_tcp_secret;
 
 struct axl_stack_cfg {
     struct axl_cidr addr;      /* our IPv4 address and prefix */
@@ -60,6 +61,10 @@ struct axl_stack_cfg {
      * NULL: off. */
     const struct axl_steer_reta *steer_reta;
     _Atomic uint32_t *tcp_bucket_conns;
+    /* RFC 6528 ISN, SYN-cookie and timestamp-offset secrets (net/tcp_isn.h):
+     * copied; NULL = the engine's own (from the seed when seeded, else
+     * getrandom). Programs pass the boot's (axl_tcp_secret_default). */
+    const struct axl_tcp_secret *tcp_secret;
 };
 
 /* Create an engine on an open port (which uses `pool`). now_ns is the current

@@ -1224,7 +1224,9 @@ int axl_tcp_init(struct axl_stack *s, const struct axl_stack_cfg *cfg)
     ts->bucket_conns = cfg->tcp_bucket_conns;
     ts->hash_key = axl_rand_u64(&s->rng);
     ts->port_counter = (uint32_t)axl_rand_u64(&s->rng);
-    if (cfg->seed) {
+    if (cfg->tcp_secret) {
+        ts->secret = *cfg->tcp_secret;
+    } else if (cfg->seed) {
         /* A seeded engine is reproducible (tests): secrets from its PRNG. */
         for (unsigned i = 0; i < 16; i += 8) {
             uint64_t a = axl_rand_u64(&s->rng), b = axl_rand_u64(&s->rng);

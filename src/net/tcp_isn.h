@@ -57,6 +57,7 @@
 #ifndef AXL_NET_TCP_ISN_H
 #define AXL_NET_TCP_ISN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /** AXL_TCP_ISN_TICK_NS: the ISN timer M advances once per 4 µs (RFC 6528 §3). */
@@ -83,6 +84,21 @@ struct axl_tcp_secret {
 
 /* Both keys from getrandom(2): 0 or a negative errno. */
 int axl_tcp_secret_init(struct axl_tcp_secret *s);
+
+/* Secrets kept for the whole boot (tcp_secret.c says why): read from path, a
+ * regular file of exactly sizeof(*s) bytes owned by the effective user with
+ * no access for group or others (else -EPERM / -EINVAL), or, when there is
+ * none, created there (its directory too, one level) with new secrets; two
+ * callers at once get the same. 0 or a negative errno. */
+#define AXL_TCP_SECRET_PATH "/run/axl/tcp-secret"
+#define AXL_TCP_SECRET_ENV  "AXL_TCP_SECRET" /* a path, or "none" */
+int axl_tcp_secret_keep(struct axl_tcp_secret *s, const char *path);
+
+/* The programs' policy: $AXL_TCP_SECRET (a path; "none": per engine) or
+ * AXL_TCP_SECRET_PATH through axl_tcp_secret_keep. 1 when *s holds the kept
+ * secrets, 0 when the engine should make its own; note says which (and why)
+ * for the log. */
+int axl_tcp_secret_default(struct axl_tcp_secret *s, char *note, size_t notelen);
 
 /* A connection's addresses and ports, host order, from our side. */
 struct axl_tcp_tuple {

@@ -182,6 +182,14 @@ int main(int argc, char **argv)
         }
         cfg.tcp_echo_port[i] = (uint16_t)p;
     }
+    if (!cfg.seed) { /* a seeded stack keeps its reproducible secrets */
+        char note[256];
+        cfg.tcp_secret_kept = axl_tcp_secret_default(&cfg.tcp_secret, note, sizeof(note));
+        if (cfg.tcp_secret_kept)
+            axl_info("stackd", "%s", note);
+        else
+            axl_warn("stackd", "%s", note);
+    }
     struct axl_chan_params cp;
     struct axl_chan_layout cl;
     axl_chan_params_default(&cp);

@@ -714,6 +714,8 @@ int replica_main(const struct replica_args *a)
         memcpy(scfg.mac, cfg->mac, 6);
         scfg.has_mac = 1;
     }
+    /* every replica and incarnation: the boot's TCP secrets (tcp_secret.c) */
+    if (cfg->tcp_secret_kept) scfg.tcp_secret = &cfg->tcp_secret;
     /* A fixed --seed gives each replica and incarnation its own stream. */
     scfg.seed = cfg->seed ? cfg->seed + queue + ((uint64_t)a->id.generation << 32) : 0;
     if (a->dir) { /* the director steers by the symmetric hash: active opens pick ports for us */

@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "core/opts.h"
+#include "net/tcp_isn.h"
 #include "port/port.h"
 #include "stackd/ctl_proto.h"
 #include "stackd/link.h"
@@ -52,6 +53,9 @@ struct stackd_cfg {
     /* waking sleeping apps (svc.c SVC_WAKE_QUIET_NS / SVC_WAKE_MAX_NS) and the
      * replica's own spin before it sleeps (replica.c AXL_REPLICA_IDLE_NS), us */
     uint32_t wake_quiet_us, wake_hold_us, idle_spin_us;
+    /* the boot's TCP secrets every replica uses (net/tcp_isn.h), when kept */
+    struct axl_tcp_secret tcp_secret;
+    int tcp_secret_kept;
     const char *tcp_echo[AXL_MAX_ECHO];
     uint16_t tcp_echo_port[AXL_MAX_ECHO];
     uint32_t ntcp_echo;

@@ -97,11 +97,12 @@ run() {
 }
 
 # Every HTTP run has a server port of its own (8081..8088): with "Connection:
-# close" the server closes first and keeps each connection in TIME-WAIT, and
-# a new run-to-completion process has new ISN and timestamp secrets (RFC 6528
-# keys are per engine), so a SYN of the next run that reuses a port pair may
-# be refused by that TIME-WAIT (RFC 9293 §3.10.7.4) and cost a 1 s SYN
-# retransmission. HP is the first port of the suite.
+# close" the server closes first and keeps each connection in TIME-WAIT; a
+# SYN of the next run that reuses a port pair is accepted by that TIME-WAIT
+# only with a newer ISN or timestamp (RFC 9293 §3.10.7.4, RFC 6191), which
+# the boot's TCP secrets give (src/net/tcp_secret.c) but an engine with its
+# own (AXL_TCP_SECRET=none) does not: a 1 s SYN retransmission. Separate
+# ports keep the runs independent of that. HP is the first port of the suite.
 suite() { # CLIENT(rtc|isolated) HP MODEARGS...
   local cl=$1 hp=$2; shift 2
   CL=$cl

@@ -85,6 +85,14 @@ check "steady ping on replica 0: nothing lost across the restart ($lost lost of 
 check "steady ping on replica 0: no gap above 250 ms ($gap ms)" \
   awk -v g="$gap" 'BEGIN { exit !(g < 250) }'
 
+# Every replica and incarnation uses the boot's TCP secrets (RFC 6528: a
+# restarted replica's ISNs and timestamps go on from its predecessor's; unit
+# test test_tcp_secret): the supervisor kept them in $AXL_TCP_SECRET (tests/run
+# points it into its own directory), a file only we can read.
+sec=${AXL_TCP_SECRET:-/run/axl/tcp-secret}
+check "the TCP secrets are kept for the boot in $sec (log)" grep -q "TCP secrets: kept for the boot in $sec" "$TMPD/rs.err"
+check "... in a file of 32 bytes, mode 600, ours" \
+  test "$(stat -c '%s %a %u' "$sec" 2>/dev/null)" = "32 600 $(id -u)"
 check "clean exit on SIGTERM" stop_stackd
 check "no sanitizer reports" no_sanitizer_errors rs
 exit $NFAIL
