@@ -76,14 +76,7 @@ TMPD=$(mktemp -d /tmp/axl-iso-cost.XXXXXX)
 chmod 755 "$TMPD"
 PIDS=()
 stop_server() { # the app before the stack
-  local p i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    p=${PIDS[i]}
-    kill -TERM "$p" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  bench_stop "${PIDS[@]}"
   PIDS=()
 }
 cleanup() {

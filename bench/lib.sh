@@ -7,6 +7,8 @@
 #                               gets ADDR/24 and its checksum and segmentation
 #                               offloads off (README "Offloads"), both links up
 #   bench_pair_del              remove both namespaces (and so the pair)
+#   bench_stop PID...           stop each process, the last given first: TERM,
+#                               up to 5 s, then KILL; reaped (started by us)
 #   bench_zone FILE ORIGIN N NS    a zone: SOA, NS (ns -> NS), and N A records
 #                               h0..h(N-1) (www when N = 1)
 #   bench_nginx_conf DIR ADDR ROOT DIR/nginx.conf: one worker, keep-alive
@@ -109,4 +111,16 @@ zone:
   name: $4
   zonefile: $3
 EOF
+}
+
+bench_stop() {
+  local i p pids=("$@")
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    p=${pids[i]}
+    kill -TERM "$p" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  return 0
 }

@@ -74,16 +74,9 @@ chmod 755 "$TMPD"
 : >"$RAW" || die "cannot write $RAW"
 SRV_PIDS=()
 STK_PID=""
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-}
 cleanup() {
-  [[ -n $STK_PID ]] && stop_pid "$STK_PID"
-  local p
-  for p in "${SRV_PIDS[@]}"; do stop_pid "$p"; done
+  [[ -n $STK_PID ]] && bench_stop "$STK_PID"
+  bench_stop "${SRV_PIDS[@]}"
   bench_pair_del
   rm -rf "$TMPD"
 }
@@ -148,7 +141,7 @@ side_up() { # SIDE: prepare the client end; MODE = axl-load's mode flags
 }
 side_down() { # SIDE REP
   if [[ -n $STK_PID ]]; then
-    stop_pid "$STK_PID"; STK_PID=""
+    bench_stop "$STK_PID"; STK_PID=""
     # what went wrong in axl-stackd (a replica restarted ...) goes under the table
     grep -E ' (WARN|ERR) ' "$TMPD/stk.err" 2>/dev/null | head -n 5 | sed "s/^/axl-stackd ($1 rep $2): /" >>"$TMPD/notes"
   fi

@@ -136,14 +136,7 @@ nsd_conf() { bench_nsd_conf "$TMPD" "$A_S" "$1" "$2"; } # ZONEFILE ORIGIN
 # ---- servers -----------------------------------------------------------------
 SKIP=""   # why the last start_server failed
 stop_server() { # the app before the stack (reverse order of start)
-  local p i
-  for ((i = ${#SRV_PIDS[@]} - 1; i >= 0; i--)); do
-    p=${SRV_PIDS[i]}
-    kill -TERM "$p" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  bench_stop "${SRV_PIDS[@]}"
   SRV_PIDS=()
 }
 tcp_up() { in_c timeout 1 bash -c "exec 3<>/dev/tcp/$A_S/$1" 2>/dev/null; }
